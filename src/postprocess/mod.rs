@@ -1,0 +1,2 @@
+//! Pure post-processing functions on label images: components, morphology, hole filling,
+//! relabelling, metrics.

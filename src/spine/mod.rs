@@ -1,0 +1,1 @@
+//! TotalSpineSeg: the non-neural half of the two-step spine pipeline.
