@@ -3,8 +3,10 @@
 //! Each area of the library has one file here with `commands()` (its clap sub-commands) and
 //! `run()` (dispatch by sub-command name).
 
+mod cmd_dicom;
 mod cmd_io;
 mod cmd_model;
+mod cmd_post;
 mod cmd_process;
 mod cmd_spine;
 mod common;
@@ -34,7 +36,9 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     };
     let result = cmd_io::run(name, sub)
+        .or_else(|| cmd_dicom::run(name, sub))
         .or_else(|| cmd_process::run(name, sub))
+        .or_else(|| cmd_post::run(name, sub))
         .or_else(|| cmd_model::run(name, sub))
         .or_else(|| cmd_spine::run(name, sub))
         .unwrap_or_else(|| {
