@@ -24,7 +24,9 @@ fn main() -> ExitCode {
         .arg_required_else_help(true);
     let groups = [
         cmd_io::commands(),
+        cmd_dicom::commands(),
         cmd_process::commands(),
+        cmd_post::commands(),
         cmd_model::commands(),
         cmd_spine::commands(),
     ];
