@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# `make test`: every test — lint, Rust (unit, integration, doc, header drift), C API under
+# sanitizers, Python oracle checks. Prints one closing line "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+log=$(mktemp)
+passed=0; failed=0; stages_failed=()
+
+stage() { # name, command...
+  local name=$1; shift
+  echo "== $name: $*"
+  if "$@" 2>&1 | tee -a "$log"; then :; else stages_failed+=("$name"); fi
+}
+
+stage fmt cargo fmt --check
+stage clippy cargo clippy --all-targets --quiet -- -D warnings
+cargo_log=$(mktemp)
+echo "== cargo test"
+if cargo test --all-targets 2>&1 | tee "$cargo_log"; then :; else stages_failed+=("cargo test"); fi
+if cargo test --doc 2>&1 | tee -a "$cargo_log"; then :; else stages_failed+=("cargo test --doc"); fi
+p=$(awk '/^test result:/ { for (i = 1; i <= NF; i++) if ($(i+1) ~ /^passed/) s += $i } END { print s + 0 }' "$cargo_log")
+f=$(awk '/^test result:/ { for (i = 1; i <= NF; i++) if ($(i+1) ~ /^failed/) s += $i } END { print s + 0 }' "$cargo_log")
+passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
+
+# C API tests (ASan/UBSan) and the C++ include test.
+if [[ -x tests/c/run.sh ]]; then
+  c_log=$(mktemp)
+  echo "== tests/c/run.sh"
+  if tests/c/run.sh 2>&1 | tee "$c_log"; then :; else stages_failed+=("C tests"); fi
+  line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$c_log" | tail -1)
+  [[ -n $line ]] && passed=$((passed + $(echo "$line" | cut -d' ' -f1))) && failed=$((failed + $(echo "$line" | cut -d' ' -f3)))
+fi
+
+# Python oracle checks (SimpleITK / nibabel read what medseg wrote, and vice versa).
+cargo build --quiet --bin medseg
+for py in tests/py/*.py; do
+  [[ -f $py ]] || continue
+  echo "== $py"
+  if MEDSEG_BIN=target/debug/medseg .venv/bin/python "$py" 2>&1 | tee -a "$log"; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1)); stages_failed+=("$py")
+  fi
+done
+
+if ((${#stages_failed[@]})); then
+  echo "FAILED stages: ${stages_failed[*]}"
+  ((failed == 0)) && failed=${#stages_failed[@]}
+fi
+echo "$passed passed, $failed failed"
+((${#stages_failed[@]} == 0))
