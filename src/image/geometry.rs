@@ -30,7 +30,7 @@ pub type Mat3 = [f64; 9];
 pub const IDENTITY: Mat3 = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0];
 
 /// Size, spacing, origin and direction of a 3-D grid (a 2-D image has `size[2] == 1`).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Geometry {
     /// Voxels along i, j, k.
     pub size: [usize; 3],

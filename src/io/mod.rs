@@ -10,8 +10,14 @@
 //! success ([`atomic_write`]), so a failed or cancelled write leaves no partial output and never
 //! touches an existing file until the new one is complete.
 
+pub mod analyze;
 pub mod compress;
+#[cfg(feature = "dicom")]
+pub mod dicom;
+pub mod metaimage;
 pub mod nifti;
+pub mod npy;
+pub mod nrrd;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::image::DynImage;
@@ -149,6 +155,12 @@ pub fn read(path: &Path, opts: &ReadOptions) -> Result<DynImage> {
     let f = Format::from_path(path)?;
     let r = match f {
         Format::Nifti | Format::NiftiPair => nifti::read(path, opts),
+        Format::Npy => npy::read(path, opts),
+        Format::MetaImage => metaimage::read(path, opts),
+        Format::Nrrd => nrrd::read(path, opts),
+        Format::Npz => npy::read_npz(path, opts),
+        #[cfg(feature = "dicom")]
+        Format::Dicom => dicom::read(path, opts),
         other => Err(Error::unsupported(format!(
             "reading {other:?} files is not available in this build"
         ))),
@@ -167,6 +179,10 @@ pub fn write(path: &Path, img: &DynImage, opts: &WriteOptions) -> Result<()> {
     let f = Format::from_path(path)?;
     let r = match f {
         Format::Nifti | Format::NiftiPair => nifti::write(path, img, opts),
+        Format::Npy => npy::write(path, img, opts),
+        Format::MetaImage => metaimage::write(path, img, opts),
+        Format::Nrrd => nrrd::write(path, img, opts),
+        Format::Npz => npy::write_npz_image(path, img, opts),
         other => Err(Error::unsupported(format!(
             "writing {other:?} files is not available in this build"
         ))),

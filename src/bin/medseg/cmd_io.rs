@@ -27,7 +27,13 @@ pub fn commands() -> Vec<Command> {
                     .action(ArgAction::SetTrue)
                     .help("apply intensity scaling and write float32"),
             )
-            .arg(Arg::new("level").long("level").help("compression level 1-12 for compressed outputs")),
+            .arg(Arg::new("level").long("level").help("compression level 1-12 for compressed outputs"))
+            .arg(
+                Arg::new("series")
+                    .long("series")
+                    .value_name("UID")
+                    .help("DICOM input with several series: the one to convert (see `medseg dicom list`)"),
+            ),
     ]
 }
 
@@ -42,6 +48,7 @@ pub fn run(name: &str, m: &ArgMatches) -> Option<Result<()>> {
 fn read_opts(m: &ArgMatches) -> ReadOptions {
     ReadOptions {
         apply_scaling: flag(m, "scaled"),
+        series: crate::common::opt_str(m, "series").map(str::to_string),
         ..Default::default()
     }
 }
