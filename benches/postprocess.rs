@@ -9,9 +9,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use medseg::image::{Geometry, IDENTITY, Image};
 use medseg::postprocess::components::{CcOptions, Components};
 use medseg::postprocess::metrics::{MetricsOptions, evaluate};
-use medseg::postprocess::{
-    Connectivity, MinSize, fill_holes, largest_component, remove_small,
-};
+use medseg::postprocess::{Connectivity, MinSize, fill_holes, largest_component, remove_small};
 use std::hint::black_box;
 use std::path::PathBuf;
 
@@ -34,7 +32,9 @@ fn synthetic(seed: u64) -> Image<u8> {
     let mut v = vec![0u8; 512 * 512 * 300];
     let mut s = seed;
     let mut rnd = |m: usize| {
-        s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        s = s
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         ((s >> 33) as usize) % m
     };
     for _ in 0..2000 {
@@ -57,7 +57,10 @@ fn bench(c: &mut Criterion) {
     let pred = load("seg_pred.nii");
     let mut g = c.benchmark_group("postprocess");
     g.sample_size(10);
-    let bin26 = CcOptions { connectivity: Connectivity::C26, binary: true };
+    let bin26 = CcOptions {
+        connectivity: Connectivity::C26,
+        binary: true,
+    };
     g.bench_function("cc26_label_runs", |b| {
         b.iter(|| black_box(Components::label(&labels, bin26).expect("cc").count()))
     });
@@ -77,9 +80,15 @@ fn bench(c: &mut Criterion) {
         b.iter(|| black_box(largest_component(&labels, Connectivity::C26, false).expect("largest")))
     });
     g.bench_function("dust_lt1000", |b| {
-        b.iter(|| black_box(remove_small(&labels, Connectivity::C26, MinSize::Voxels(1000)).expect("dust")))
+        b.iter(|| {
+            black_box(
+                remove_small(&labels, Connectivity::C26, MinSize::Voxels(1000)).expect("dust"),
+            )
+        })
     });
-    g.bench_function("fill_holes", |b| b.iter(|| black_box(fill_holes(&labels).expect("fill"))));
+    g.bench_function("fill_holes", |b| {
+        b.iter(|| black_box(fill_holes(&labels).expect("fill")))
+    });
     if let (Some(gt), Some(pred)) = (gt, pred) {
         g.bench_function("metrics_dice_hd95_nsd2", |b| {
             b.iter(|| black_box(evaluate(&gt, &pred, &MetricsOptions::default()).expect("metrics")))

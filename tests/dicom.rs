@@ -91,15 +91,29 @@ fn compare(name: &str, img: &DynImage, r: &Value, crc_tol_dtype: bool) {
     // Readings are rounded to 4 decimals.
     close("spacing", name, &g.spacing, &f64s(&r["spacing"]), 1e-4);
     close("origin", name, &g.origin, &f64s(&r["origin_lps"]), 1e-4);
-    close("direction", name, &g.direction, &f64s(&r["direction_lps"]), 1e-4);
+    close(
+        "direction",
+        name,
+        &g.direction,
+        &f64s(&r["direction_lps"]),
+        1e-4,
+    );
     let s = img.stats();
     let n = (img.geometry().voxel_count() * img.components() * img.frames()) as f64;
     let want_min = r["min"].as_f64().unwrap();
     let want_max = r["max"].as_f64().unwrap();
     let want_mean = r["sum"].as_f64().unwrap() / n;
     let tol = |v: f64| 1e-6 * v.abs().max(1.0);
-    assert!((s.min - want_min).abs() <= tol(want_min), "{name}: min {} vs {want_min}", s.min);
-    assert!((s.max - want_max).abs() <= tol(want_max), "{name}: max {} vs {want_max}", s.max);
+    assert!(
+        (s.min - want_min).abs() <= tol(want_min),
+        "{name}: min {} vs {want_min}",
+        s.min
+    );
+    assert!(
+        (s.max - want_max).abs() <= tol(want_max),
+        "{name}: max {} vs {want_max}",
+        s.max
+    );
     assert!(
         (s.mean - want_mean).abs() <= tol(want_mean),
         "{name}: mean {} vs {want_mean}",
@@ -131,14 +145,20 @@ fn conformance_dicom_files_match_simpleitk() {
             // 12-bit JPEG Extended: SimpleITK (GDCM) decodes it, dicom-rs cannot.
             let e = got.expect_err(name);
             assert_eq!(e.kind(), ErrorKind::Unsupported, "{name}: {e:?}");
-            assert!(e.message().contains("1.2.840.10008.1.2.4.51"), "{name}: {e}");
+            assert!(
+                e.message().contains("1.2.840.10008.1.2.4.51"),
+                "{name}: {e}"
+            );
             checked += 1;
             continue;
         }
         if ts.starts_with("1.2.840.10008.1.2.4.80") && !cfg!(feature = "jpeg-ls") {
             let e = got.expect_err(name);
             assert_eq!(e.kind(), ErrorKind::Unsupported, "{name}: {e:?}");
-            assert!(e.message().contains("1.2.840.10008.1.2.4.80"), "{name}: {e}");
+            assert!(
+                e.message().contains("1.2.840.10008.1.2.4.80"),
+                "{name}: {e}"
+            );
             checked += 1;
             continue;
         }
@@ -188,10 +208,17 @@ fn check_expected(name: &str, img: &DynImage, e: &Value, tol: f64) {
         let s = img.stats();
         assert_eq!(s.min, min.as_f64().unwrap(), "{name}: min");
         assert_eq!(s.max, e["max"].as_f64().unwrap(), "{name}: max");
-        assert!((s.mean - e["mean"].as_f64().unwrap()).abs() < 1e-9, "{name}: mean");
+        assert!(
+            (s.mean - e["mean"].as_f64().unwrap()).abs() < 1e-9,
+            "{name}: mean"
+        );
     }
     let dtype = e["dtype"].as_str().unwrap();
-    assert_eq!(crc_as(img, dtype), e["crc"].as_str().unwrap(), "{name}: CRC");
+    assert_eq!(
+        crc_as(img, dtype),
+        e["crc"].as_str().unwrap(),
+        "{name}: CRC"
+    );
 }
 
 #[test]
@@ -229,8 +256,14 @@ fn several_series_need_a_choice() {
     let dir = fixtures().join("two_series");
     let e = read(&dir).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidArgument);
-    assert!(e.message().contains("1.2.826.0.1.3680043.8.498.2001"), "{e}");
-    assert!(e.message().contains("1.2.826.0.1.3680043.8.498.2002"), "{e}");
+    assert!(
+        e.message().contains("1.2.826.0.1.3680043.8.498.2001"),
+        "{e}"
+    );
+    assert!(
+        e.message().contains("1.2.826.0.1.3680043.8.498.2002"),
+        "{e}"
+    );
     let list = dicom::list(&dir).unwrap();
     assert_eq!(list.len(), 2, "the sub-folder is scanned too");
     let opts = ReadOptions {
@@ -245,7 +278,10 @@ fn several_series_need_a_choice() {
         series: Some("1.2.3.4".into()),
         ..Default::default()
     };
-    assert_eq!(io::read(&dir, &opts).unwrap_err().kind(), ErrorKind::InvalidArgument);
+    assert_eq!(
+        io::read(&dir, &opts).unwrap_err().kind(),
+        ErrorKind::InvalidArgument
+    );
 }
 
 #[test]
@@ -302,15 +338,17 @@ fn truncated_and_garbled_copies_give_typed_errors() {
             let cut = ((bytes.len() as f64) * frac) as usize;
             let p = dir.join(format!("cut_{frac}_{name}"));
             std::fs::write(&p, &bytes[..cut]).unwrap();
-            let t0 = std::time::Instant::now();
             let r = read(&p);
-            if t0.elapsed().as_secs_f64() > 0.5 { eprintln!("SLOW cut {frac} {name}"); }
-            assert!(r.is_err(), "{name} cut at {cut} of {} read fine", bytes.len());
+            assert!(
+                r.is_err(),
+                "{name} cut at {cut} of {} read fine",
+                bytes.len()
+            );
             std::fs::remove_file(&p).unwrap();
         }
         // Garbled: overwrite bytes across the header; any outcome but a panic is fine.
         let mut seed = 0x9e3779b97f4a7c15u64;
-        for round in 0..40 {
+        for round in 0..12 {
             let mut b = bytes.clone();
             for _ in 0..8 {
                 seed ^= seed << 13;
@@ -321,15 +359,77 @@ fn truncated_and_garbled_copies_give_typed_errors() {
             }
             let p = dir.join(format!("garbled_{round}_{name}"));
             std::fs::write(&p, &b).unwrap();
-            let t0 = std::time::Instant::now();
-            let r = read(&p);
-            let dt = t0.elapsed().as_secs_f64();
-            if dt > 0.5 {
-                eprintln!("SLOW {dt:.2}s garbled_{round}_{name}: {:?}", r.as_ref().err());
-                std::fs::copy(&p, format!("/tmp/slow_{round}_{name}")).unwrap();
-            }
+            let _ = read(&p);
             std::fs::remove_file(&p).unwrap();
         }
     }
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn minc1_matches_nibabel_and_minc2_is_a_typed_error() {
+    for rec in readings() {
+        let name = rec["file"].as_str().unwrap();
+        if !name.ends_with(".mnc") {
+            continue;
+        }
+        let path = fixtures().join("conformance").join(name);
+        let got = read(&path);
+        if rec["sitk"].get("error").is_none() {
+            // MINC2 (HDF5): SimpleITK reads it; this build refuses it with a typed error.
+            let e = got.expect_err(name);
+            assert_eq!(e.kind(), ErrorKind::Unsupported, "{name}: {e:?}");
+            assert!(e.message().contains("MINC2"), "{e}");
+            continue;
+        }
+        // MINC1 against nibabel, which keeps the stored axis order (zspace first): our axes are
+        // nibabel's reversed, at the same physical points.
+        let nib = &rec["nibabel"];
+        let img = got.unwrap_or_else(|e| panic!("{name}: {e:?}"));
+        assert_eq!(img.pixel_type(), PixelType::F32);
+        let g = img.geometry();
+        let shape: Vec<usize> = nib["shape"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap() as usize)
+            .rev()
+            .collect();
+        assert_eq!(g.size.to_vec(), shape, "{name}: size");
+        let mut sp = f64s(&nib["spacing"]);
+        sp.reverse();
+        close("spacing", name, &g.spacing, &sp, 1e-4);
+        close("origin", name, &g.origin, &f64s(&nib["origin_lps"]), 1e-4);
+        let d = f64s(&nib["direction_lps"]);
+        let reversed: Vec<f64> = (0..3)
+            .flat_map(|r| (0..3).rev().map(move |c| (r, c)))
+            .map(|(r, c)| d[r * 3 + c])
+            .collect();
+        close("direction", name, &g.direction, &reversed, 1e-4);
+        let s = img.stats();
+        let n = g.voxel_count() as f64;
+        let rel = |a: f64, b: f64| (a - b).abs() <= 1e-6 * b.abs().max(1e-12);
+        assert!(
+            rel(s.min, nib["min"].as_f64().unwrap()),
+            "{name}: min {}",
+            s.min
+        );
+        assert!(
+            rel(s.max, nib["max"].as_f64().unwrap()),
+            "{name}: max {}",
+            s.max
+        );
+        let mean = nib["sum"].as_f64().unwrap() / n;
+        assert!(rel(s.mean, mean), "{name}: mean {} vs {mean}", s.mean);
+        // Truncated copies are typed errors.
+        let bytes = std::fs::read(&path).unwrap();
+        for cut in [10, bytes.len() / 3, bytes.len() / 2] {
+            let p = std::env::temp_dir()
+                .join(format!("medseg-minc-cut-{}-{cut}.mnc", std::process::id()));
+            std::fs::write(&p, &bytes[..cut]).unwrap();
+            let e = read(&p).expect_err("truncated MINC1");
+            assert_eq!(e.kind(), ErrorKind::Format, "{e:?}");
+            std::fs::remove_file(&p).unwrap();
+        }
+    }
 }

@@ -103,7 +103,7 @@ fn summary(img: &DynImage) -> Summary {
 }
 
 fn close(a: f64, b: f64, tol: f64) -> bool {
-    (a - b).abs() <= tol * (1.0 + b.abs().max(a.abs()) * 0.0)
+    (a - b).abs() <= tol
 }
 
 fn rel_close(a: f64, b: f64, rel: f64) -> bool {

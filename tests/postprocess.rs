@@ -8,9 +8,8 @@ use medseg::io::npy::{ArrayLayout, Npz, parse_npy};
 use medseg::postprocess::components::{CcOptions, Components};
 use medseg::postprocess::metrics::{MetricsOptions, challenge_metrics, evaluate};
 use medseg::postprocess::{
-    Connectivity, LabelMap, MinSize, Structuring, connected_components, dilate, erode,
-    fill_holes, fill_holes_per_label, largest_component, relabel, remove_small,
-    semantic_to_instance,
+    Connectivity, LabelMap, MinSize, Structuring, connected_components, dilate, erode, fill_holes,
+    fill_holes_per_label, largest_component, relabel, remove_small, semantic_to_instance,
 };
 use medseg::{ErrorKind, PixelType};
 use std::path::{Path, PathBuf};
@@ -75,7 +74,13 @@ fn components_3x3x3_by_connectivity() {
     assert_eq!(l26.data()[2 + 3 * 2 + 9], 2);
     assert_eq!(l26.data()[1 + 3 + 18], 2);
     // 18: corner contact only -> separate
-    assert_eq!(connected_components(&img, Connectivity::C18).unwrap().1.len(), 3);
+    assert_eq!(
+        connected_components(&img, Connectivity::C18)
+            .unwrap()
+            .1
+            .len(),
+        3
+    );
 }
 
 #[test]
@@ -121,7 +126,14 @@ fn morphology_3x3x3() {
     let mut v = [0u8; 27];
     v[13] = 5;
     let img = grid([3, 3, 3], &v);
-    let cross = dilate(&img, Structuring::Cross { radius: 1.0, mm: false }).unwrap();
+    let cross = dilate(
+        &img,
+        Structuring::Cross {
+            radius: 1.0,
+            mm: false,
+        },
+    )
+    .unwrap();
     #[rustfmt::skip]
     let want = [
         0, 0, 0,  0, 5, 0,  0, 0, 0,
@@ -130,14 +142,43 @@ fn morphology_3x3x3() {
     ];
     assert_eq!(cross.data(), &want);
     // eroding the cross by a radius-1 ball (the 6-neighbourhood) leaves only the centre...
-    let e = erode(&cross, Structuring::Ball { radius: 1.0, mm: false }).unwrap();
+    let e = erode(
+        &cross,
+        Structuring::Ball {
+            radius: 1.0,
+            mm: false,
+        },
+    )
+    .unwrap();
     assert_eq!(e.data(), &v);
     // ...while the image border does not erode: a full cube survives
     let full = grid([3, 3, 3], &[1u8; 27]);
-    assert_eq!(erode(&full, Structuring::Ball { radius: 1.0, mm: false }).unwrap().data(), &[1u8; 27]);
+    assert_eq!(
+        erode(
+            &full,
+            Structuring::Ball {
+                radius: 1.0,
+                mm: false
+            }
+        )
+        .unwrap()
+        .data(),
+        &[1u8; 27]
+    );
     // two labels competing for a voxel: the smaller value wins
     let two = grid([3, 1, 1], &[1, 0, 2]);
-    assert_eq!(dilate(&two, Structuring::Ball { radius: 1.0, mm: false }).unwrap().data(), &[1, 1, 2]);
+    assert_eq!(
+        dilate(
+            &two,
+            Structuring::Ball {
+                radius: 1.0,
+                mm: false
+            }
+        )
+        .unwrap()
+        .data(),
+        &[1, 1, 2]
+    );
 }
 
 #[test]
@@ -161,7 +202,10 @@ fn largest_remove_small_relabel_instances() {
     assert_eq!(inst.data(), &[1, 1, 0, 2, 0, 0, 0, 2, 3, 0, 2, 2]);
     assert_eq!(classes, vec![1.0, 2.0, 3.0]);
     let m = LabelMap::from_json(r#"{"map": {"3": 1, "2": 0}}"#).unwrap();
-    assert_eq!(relabel(&img, &m).unwrap().data(), &[1, 1, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0]);
+    assert_eq!(
+        relabel(&img, &m).unwrap().data(),
+        &[1, 1, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0]
+    );
 }
 
 // ---------------------------------------------------------------- bad input
@@ -169,19 +213,41 @@ fn largest_remove_small_relabel_instances() {
 #[test]
 fn bad_input_gives_typed_errors() {
     let empty = grid([3, 3, 3], &[0u8; 27]);
-    assert_eq!(connected_components(&empty, Connectivity::C26).unwrap().1.len(), 0);
-    assert_eq!(largest_component(&empty, Connectivity::C26, false).unwrap().data(), &[0u8; 27]);
+    assert_eq!(
+        connected_components(&empty, Connectivity::C26)
+            .unwrap()
+            .1
+            .len(),
+        0
+    );
+    assert_eq!(
+        largest_component(&empty, Connectivity::C26, false)
+            .unwrap()
+            .data(),
+        &[0u8; 27]
+    );
     assert_eq!(fill_holes(&empty).unwrap().data(), &[0u8; 27]);
     let r = evaluate(&empty, &empty, &MetricsOptions::default()).unwrap();
     assert!(r.per_label.is_empty() && r.dsc.is_nan());
     // mismatched grids
     let other = grid([3, 3, 2], &[0u8; 18]);
-    assert_eq!(evaluate(&empty, &other, &MetricsOptions::default()).unwrap_err().kind(), ErrorKind::Mismatch);
+    assert_eq!(
+        evaluate(&empty, &other, &MetricsOptions::default())
+            .unwrap_err()
+            .kind(),
+        ErrorKind::Mismatch
+    );
     let g2 = Geometry::new([3, 3, 3], [1.0, 1.0, 2.0], [0.0; 3], IDENTITY).unwrap();
     let shifted = Image::new(g2, vec![0u8; 27]).unwrap();
-    assert_eq!(evaluate(&empty, &shifted, &MetricsOptions::default()).unwrap_err().kind(), ErrorKind::Mismatch);
+    assert_eq!(
+        evaluate(&empty, &shifted, &MetricsOptions::default())
+            .unwrap_err()
+            .kind(),
+        ErrorKind::Mismatch
+    );
     // zero spacing in a challenge case
-    let e = challenge_metrics(&[1u8; 8], &[1u8; 8], &[2, 2, 2], Some([0.0, 1.0, 1.0]), 2.0).unwrap_err();
+    let e = challenge_metrics(&[1u8; 8], &[1u8; 8], &[2, 2, 2], Some([0.0, 1.0, 1.0]), 2.0)
+        .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidGeometry);
     let e = challenge_metrics(&[1u8; 8], &[1u8; 8], &[2, 2, 2, 1], None, 2.0).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidArgument);
@@ -193,14 +259,33 @@ fn bad_input_gives_typed_errors() {
     // bad arguments
     assert!(Connectivity::from_number(10).is_err());
     assert_eq!(
-        dilate(&empty, Structuring::Ball { radius: f64::NAN, mm: true }).unwrap_err().kind(),
+        dilate(
+            &empty,
+            Structuring::Ball {
+                radius: f64::NAN,
+                mm: true
+            }
+        )
+        .unwrap_err()
+        .kind(),
         ErrorKind::InvalidArgument
     );
     assert!(remove_small(&empty, Connectivity::C6, MinSize::Mm3(-1.0)).is_err());
-    let multi = Image::with_layout(Geometry::with_size([2, 1, 1]).unwrap(), 3, 1, vec![0u8; 6]).unwrap();
-    assert_eq!(connected_components(&multi, Connectivity::C6).unwrap_err().kind(), ErrorKind::InvalidArgument);
+    let multi =
+        Image::with_layout(Geometry::with_size([2, 1, 1]).unwrap(), 3, 1, vec![0u8; 6]).unwrap();
+    assert_eq!(
+        connected_components(&multi, Connectivity::C6)
+            .unwrap_err()
+            .kind(),
+        ErrorKind::InvalidArgument
+    );
     let neg = Image::new(Geometry::with_size([2, 1, 1]).unwrap(), vec![-1i16, 0]).unwrap();
-    assert_eq!(evaluate(&neg, &neg, &MetricsOptions::default()).unwrap_err().kind(), ErrorKind::InvalidArgument);
+    assert_eq!(
+        evaluate(&neg, &neg, &MetricsOptions::default())
+            .unwrap_err()
+            .kind(),
+        ErrorKind::InvalidArgument
+    );
 }
 
 // ---------------------------------------------------------------- oracle cross-checks
@@ -208,16 +293,31 @@ fn bad_input_gives_typed_errors() {
 fn cc_check(input: &str, expected: &str, conn: Connectivity, binary: bool) {
     let img = u8img(input);
     let want = npy(expected);
-    let cc = Components::label(&img, CcOptions { connectivity: conn, binary }).unwrap();
+    let cc = Components::label(
+        &img,
+        CcOptions {
+            connectivity: conn,
+            binary,
+        },
+    )
+    .unwrap();
     let got = cc.to_image(img.geometry()).unwrap();
     let want = want.as_type::<u32>().unwrap();
     assert_eq!(got.geometry().size, want.geometry().size);
-    let diff = got.data().iter().zip(want.data()).filter(|(a, b)| a != b).count();
+    let diff = got
+        .data()
+        .iter()
+        .zip(want.data())
+        .filter(|(a, b)| a != b)
+        .count();
     assert_eq!(diff, 0, "{expected}: {diff} voxels differ from cc3d");
     // sizes agree with a direct count
     let sizes = cc.sizes();
     for (c, &n) in sizes.iter().enumerate().skip(1) {
-        assert_eq!(n as usize, want.data().iter().filter(|&&x| x as usize == c).count());
+        assert_eq!(
+            n as usize,
+            want.data().iter().filter(|&&x| x as usize == c).count()
+        );
     }
 }
 
@@ -231,8 +331,18 @@ fn cc3d_oracle_3d_6_18_26() {
 
 #[test]
 fn cc3d_oracle_2d_4_8() {
-    cc_check("vol2", "vol2_cc4", Connectivity::from_number(4).unwrap(), false);
-    cc_check("vol2", "vol2_cc8", Connectivity::from_number(8).unwrap(), false);
+    cc_check(
+        "vol2",
+        "vol2_cc4",
+        Connectivity::from_number(4).unwrap(),
+        false,
+    );
+    cc_check(
+        "vol2",
+        "vol2_cc8",
+        Connectivity::from_number(8).unwrap(),
+        false,
+    );
 }
 
 #[test]
@@ -250,11 +360,20 @@ fn fill_voids_oracle() {
     let f = fill_holes(&img).unwrap();
     let want = u8img("fill3_filled");
     assert_eq!(f.data(), want.data());
-    assert!(f.data().iter().filter(|&&x| x == 1).count() > img.data().iter().filter(|&&x| x > 0).count());
+    assert!(
+        f.data().iter().filter(|&&x| x == 1).count()
+            > img.data().iter().filter(|&&x| x > 0).count()
+    );
 }
 
 fn with_spacing(img: &Image<u8>, dhw: [f64; 3]) -> Image<u8> {
-    let g = Geometry::new(img.geometry().size, [dhw[2], dhw[1], dhw[0]], [0.0; 3], IDENTITY).unwrap();
+    let g = Geometry::new(
+        img.geometry().size,
+        [dhw[2], dhw[1], dhw[0]],
+        [0.0; 3],
+        IDENTITY,
+    )
+    .unwrap();
     Image::new(g, img.data().to_vec()).unwrap()
 }
 
@@ -276,9 +395,19 @@ fn scipy_morphology_oracle() {
     ];
     for (name, is_dilate, radius, mm) in cases {
         let se = Structuring::Ball { radius, mm };
-        let got = if is_dilate { dilate(&img, se) } else { erode(&img, se) }.unwrap();
+        let got = if is_dilate {
+            dilate(&img, se)
+        } else {
+            erode(&img, se)
+        }
+        .unwrap();
         let want = u8img(name);
-        let diff = got.data().iter().zip(want.data()).filter(|(a, b)| a != b).count();
+        let diff = got
+            .data()
+            .iter()
+            .zip(want.data())
+            .filter(|(a, b)| a != b)
+            .count();
         assert_eq!(diff, 0, "{name}: {diff} voxels differ from scipy.ndimage");
     }
 }
@@ -287,20 +416,49 @@ fn scipy_morphology_oracle() {
 fn surface_distance_oracle_anisotropic() {
     let m = json(&fixtures().join("oracle/manifest.json"));
     let t = &m["tests"]["metrics"];
-    let sp: Vec<f64> = t["spacing_dhw"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+    let sp: Vec<f64> = t["spacing_dhw"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
     let gt = with_spacing(&u8img("met_gt"), [sp[0], sp[1], sp[2]]);
     let pred = with_spacing(&u8img("met_pred"), [sp[0], sp[1], sp[2]]);
     for (tol, key) in [(2.0, "nsd_2"), (1.0, "nsd_1")] {
         for (pct, hkey) in [(95.0, "hd95"), (100.0, "hd100")] {
-            let r = evaluate(&gt, &pred, &MetricsOptions { tolerance_mm: tol, hd_percentile: pct, labels: None }).unwrap();
+            let r = evaluate(
+                &gt,
+                &pred,
+                &MetricsOptions {
+                    tolerance_mm: tol,
+                    hd_percentile: pct,
+                    labels: None,
+                },
+            )
+            .unwrap();
             let rows = t["per_label"].as_array().unwrap();
             assert_eq!(r.per_label.len(), rows.len());
             for (got, want) in r.per_label.iter().zip(rows) {
                 let w = |k: &str| want[k].as_f64().unwrap();
                 assert_eq!(got.label, want["label"].as_u64().unwrap());
-                assert!((got.dsc - w("dsc")).abs() < 1e-12, "dsc {} vs {}", got.dsc, w("dsc"));
-                assert!((got.nsd - w(key)).abs() < 1e-9, "{key} {} vs {}", got.nsd, w(key));
-                assert!((got.hd95 - w(hkey)).abs() < 1e-9, "{hkey} {} vs {}", got.hd95, w(hkey));
+                assert!(
+                    (got.dsc - w("dsc")).abs() < 1e-12,
+                    "dsc {} vs {}",
+                    got.dsc,
+                    w("dsc")
+                );
+                assert!(
+                    (got.nsd - w(key)).abs() < 1e-9,
+                    "{key} {} vs {}",
+                    got.nsd,
+                    w(key)
+                );
+                assert!(
+                    (got.hd95 - w(hkey)).abs() < 1e-9,
+                    "{hkey} {} vs {}",
+                    got.hd95,
+                    w(hkey)
+                );
                 assert!((got.surfel_area_gt - w("surfel_area_gt")).abs() < 1e-6);
                 assert!((got.surfel_area_pred - w("surfel_area_pred")).abs() < 1e-6);
             }
@@ -338,36 +496,67 @@ fn challenge_case(name: &str) {
     let g = gts.to_image(ArrayLayout::Volume).unwrap().cast::<f64>();
     let s = segs.to_image(ArrayLayout::Volume).unwrap().cast::<f64>();
     let r = challenge_metrics(g.data(), s.data(), gts.shape(), spacing, tolerance).unwrap();
-    let close = |got: f64, want: &serde_json::Value, tol: f64, what: &str| {
-        match want.as_f64() {
-            None => assert!(got.is_nan(), "{name} {what}: expected NaN, got {got}"),
-            Some(w) => assert!((got - w).abs() <= tol, "{name} {what}: {got} vs {w}"),
-        }
+    let close = |got: f64, want: &serde_json::Value, tol: f64, what: &str| match want.as_f64() {
+        None => assert!(got.is_nan(), "{name} {what}: expected NaN, got {got}"),
+        Some(w) => assert!((got - w).abs() <= tol, "{name} {what}: {got} vs {w}"),
     };
     close(r.dsc, &case["dsc"], tol_dsc, "case dsc");
     close(r.nsd, &case["nsd"], tol_nsd, "case nsd");
-    close(r.nsd_without_gate, &case["nsd_without_gate"], tol_nsd, "nsd without gate");
-    assert_eq!(r.nsd_gated_to_zero, case["nsd_gated_to_zero"].as_bool().unwrap());
+    close(
+        r.nsd_without_gate,
+        &case["nsd_without_gate"],
+        tol_nsd,
+        "nsd without gate",
+    );
+    assert_eq!(
+        r.nsd_gated_to_zero,
+        case["nsd_gated_to_zero"].as_bool().unwrap()
+    );
     let rows = case["per_label"].as_array().unwrap();
     assert_eq!(r.per_label.len(), rows.len(), "{name}: labels 1..max(gts)");
     for (got, want) in r.per_label.iter().zip(rows) {
         let k = got.label;
         assert_eq!(k, want["label"].as_u64().unwrap());
-        assert_eq!(got.gt_voxels, want["gt_voxels"].as_u64().unwrap(), "{name} label {k}");
-        assert_eq!(got.pred_voxels, want["pred_voxels"].as_u64().unwrap(), "{name} label {k}");
-        assert_eq!(got.intersection_voxels, want["intersection_voxels"].as_u64().unwrap());
-        assert_eq!(got.n_surfels_gt, want["n_surfels_gt"].as_u64().unwrap(), "{name} label {k}");
-        assert_eq!(got.n_surfels_pred, want["n_surfels_pred"].as_u64().unwrap(), "{name} label {k}");
+        assert_eq!(
+            got.gt_voxels,
+            want["gt_voxels"].as_u64().unwrap(),
+            "{name} label {k}"
+        );
+        assert_eq!(
+            got.pred_voxels,
+            want["pred_voxels"].as_u64().unwrap(),
+            "{name} label {k}"
+        );
+        assert_eq!(
+            got.intersection_voxels,
+            want["intersection_voxels"].as_u64().unwrap()
+        );
+        assert_eq!(
+            got.n_surfels_gt,
+            want["n_surfels_gt"].as_u64().unwrap(),
+            "{name} label {k}"
+        );
+        assert_eq!(
+            got.n_surfels_pred,
+            want["n_surfels_pred"].as_u64().unwrap(),
+            "{name} label {k}"
+        );
         close(got.dsc, &want["dsc"], tol_dsc, &format!("label {k} dsc"));
         close(got.nsd, &want["nsd"], tol_nsd, &format!("label {k} nsd"));
         for (a, key) in [
             (got.surfel_area_gt, "surfel_area_gt"),
             (got.surfel_area_pred, "surfel_area_pred"),
             (got.surfel_area_gt_within_tol, "surfel_area_gt_within_tol"),
-            (got.surfel_area_pred_within_tol, "surfel_area_pred_within_tol"),
+            (
+                got.surfel_area_pred_within_tol,
+                "surfel_area_pred_within_tol",
+            ),
         ] {
             let w = want[key].as_f64().unwrap();
-            assert!((a - w).abs() <= tol_area * w.abs().max(1.0), "{name} label {k} {key}: {a} vs {w}");
+            assert!(
+                (a - w).abs() <= tol_area * w.abs().max(1.0),
+                "{name} label {k} {key}: {a} vs {w}"
+            );
         }
     }
 }
@@ -407,13 +596,33 @@ fn medsam_ct_spacing_order_matters() {
     // the same CT case with the spacing reversed scores 0.964063610 (oracle README): the axis
     // mapping is positional
     let dir = fixtures().join("medsam");
-    let gz = Npz::open(&dir.join("gts/3DBox_CT_synth_0001.npz"), &Default::default()).unwrap();
-    let sz = Npz::open(&dir.join("segs/3DBox_CT_synth_0001.npz"), &Default::default()).unwrap();
+    let gz = Npz::open(
+        &dir.join("gts/3DBox_CT_synth_0001.npz"),
+        &Default::default(),
+    )
+    .unwrap();
+    let sz = Npz::open(
+        &dir.join("segs/3DBox_CT_synth_0001.npz"),
+        &Default::default(),
+    )
+    .unwrap();
     let gts = gz.array("gts").unwrap();
     let v = gz.array("spacing").unwrap().to_f64_vec();
     let g = gts.to_image(ArrayLayout::Volume).unwrap().cast::<f64>();
-    let s = sz.array("segs").unwrap().to_image(ArrayLayout::Volume).unwrap().cast::<f64>();
-    let r = challenge_metrics(g.data(), s.data(), gts.shape(), Some([v[2], v[1], v[0]]), 2.0).unwrap();
+    let s = sz
+        .array("segs")
+        .unwrap()
+        .to_image(ArrayLayout::Volume)
+        .unwrap()
+        .cast::<f64>();
+    let r = challenge_metrics(
+        g.data(),
+        s.data(),
+        gts.shape(),
+        Some([v[2], v[1], v[0]]),
+        2.0,
+    )
+    .unwrap();
     assert!((r.nsd - 0.964063610).abs() < 1e-8, "{}", r.nsd);
 }
 
@@ -429,7 +638,11 @@ fn cli_metrics_challenge_json() {
         .arg(dir.join("segs/3DBox_CT_synth_0001.npz"))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!((v["dsc"].as_f64().unwrap() - 0.8698484356378173).abs() < 1e-12);
     assert!((v["nsd"].as_f64().unwrap() - 0.7607080692671309).abs() < 1e-9);
@@ -462,7 +675,11 @@ fn cli_components_round_trip_and_errors() {
         .arg(&output)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let want = npy("vol3_cc6");
     let want = want.as_type::<u32>().unwrap();
@@ -473,7 +690,12 @@ fn cli_components_round_trip_and_errors() {
     assert_eq!(back.cast::<u32>().data(), want.data());
     // mismatched grids: exit status 1 and a typed message
     let small = tmp.join("small.nii");
-    medseg::io::write(&small, &grid([2, 2, 2], &[0; 8]).into(), &Default::default()).unwrap();
+    medseg::io::write(
+        &small,
+        &grid([2, 2, 2], &[0; 8]).into(),
+        &Default::default(),
+    )
+    .unwrap();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_medseg"))
         .args(["metrics", "--gt"])
         .arg(&input)

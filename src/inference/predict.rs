@@ -67,7 +67,7 @@ impl NnUnetModel {
         let first = images
             .first()
             .ok_or_else(|| Error::invalid_argument("no input image"))?;
-        let geom = first.geometry().clone();
+        let geom = *first.geometry();
         let mut chans = Vec::new();
         for (n, img) in images.iter().enumerate() {
             if img.components() != 1 {
@@ -156,9 +156,9 @@ impl NnUnetModel {
             progress,
         )?;
         let labels: DynImage = if out.max_label <= u8::MAX as u16 {
-            Image::new(geom.clone(), out.labels.iter().map(|&v| v as u8).collect())?.into()
+            Image::new(geom, out.labels.iter().map(|&v| v as u8).collect())?.into()
         } else {
-            Image::new(geom.clone(), out.labels)?.into()
+            Image::new(geom, out.labels)?.into()
         };
         let probabilities = match out.probabilities {
             Some(p) => Some(Image::with_layout(geom, 1, m.out_channels, p)?),

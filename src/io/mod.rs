@@ -14,6 +14,7 @@ pub mod analyze;
 pub mod compress;
 #[cfg(feature = "dicom")]
 pub mod dicom;
+pub mod minc;
 pub mod metaimage;
 pub mod nifti;
 pub mod npy;
@@ -161,6 +162,8 @@ pub fn read(path: &Path, opts: &ReadOptions) -> Result<DynImage> {
         Format::Npz => npy::read_npz(path, opts),
         #[cfg(feature = "dicom")]
         Format::Dicom => dicom::read(path, opts),
+        Format::Minc => minc::read(path, opts),
+        #[allow(unreachable_patterns)] // every format is readable when all features are on
         other => Err(Error::unsupported(format!(
             "reading {other:?} files is not available in this build"
         ))),

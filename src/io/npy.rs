@@ -220,7 +220,7 @@ fn le_to_f64(t: PixelType, b: &[u8]) -> f64 {
 /// Reorder an array's axes. `in_shape` is fastest-first; output axis `q` is input axis
 /// `order[q]`; elements are `es` bytes. Used for Fortran-ordered `.npy` and NRRD axis moves.
 pub(crate) fn permute_axes(
-    data: &[u8],
+    data: Vec<u8>,
     es: usize,
     in_shape: &[usize],
     order: &[usize],
@@ -234,7 +234,7 @@ pub(crate) fn permute_axes(
         return Err(Error::internal("permute: buffer size mismatch"));
     }
     if order.iter().enumerate().all(|(q, &a)| q == a) {
-        return Ok(data.to_vec());
+        return Ok(data);
     }
     let mut in_strides = vec![1usize; n];
     for a in 1..n {
@@ -443,7 +443,7 @@ pub fn parse_npy(bytes: &[u8], limits: &Limits) -> Result<NpyArray> {
         // Fortran order: the first axis is fastest. C order wants the last axis fastest.
         let nd = shape.len();
         let order: Vec<usize> = (0..nd).rev().collect();
-        data = permute_axes(&data, es, &shape, &order)?;
+        data = permute_axes(data, es, &shape, &order)?;
     }
     Ok(NpyArray {
         pixel_type: ptype,

@@ -780,7 +780,7 @@ fn read_impl(bytes: &[u8], dir: Option<&Path>, opts: &ReadOptions) -> Result<Dyn
     order.extend(comp);
     order.extend(spatial.iter().copied());
     order.extend(frame);
-    let data = permute_axes(&raw, es, &h.sizes, &order)?;
+    let data = permute_axes(raw, es, &h.sizes, &order)?;
     let mut size = [1usize; 3];
     for (c, &a) in spatial.iter().enumerate() {
         size[c] = h.sizes[a];

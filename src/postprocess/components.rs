@@ -228,7 +228,12 @@ fn first_nonzero(w: u64) -> Option<usize> {
 
 /// Advance from `i` to the first byte where `stop_word` (8 bytes at a time) or `stop` fires.
 #[inline]
-fn scan_u8(row: &[u8], mut i: usize, stop_word: impl Fn(u64) -> Option<usize>, stop: impl Fn(u8) -> bool) -> usize {
+fn scan_u8(
+    row: &[u8],
+    mut i: usize,
+    stop_word: impl Fn(u64) -> Option<usize>,
+    stop: impl Fn(u8) -> bool,
+) -> usize {
     let n = row.len();
     while i + 8 <= n {
         if let Some(o) = stop_word(word(row, i)) {
@@ -400,12 +405,20 @@ impl Components {
     /// Label `img` (scalar, single frame).
     pub fn label<T: Pixel>(img: &Image<T>, opts: CcOptions) -> Result<Components> {
         require_scalar(img)?;
-        let mode = if opts.binary { Mode::Binary } else { Mode::Multi };
+        let mode = if opts.binary {
+            Mode::Binary
+        } else {
+            Mode::Multi
+        };
         Self::label_any(img, opts.connectivity, mode)
     }
 
     /// Label with the fastest row scanner for the pixel type.
-    pub(crate) fn label_any<T: Pixel>(img: &Image<T>, conn: Connectivity, mode: Mode) -> Result<Components> {
+    pub(crate) fn label_any<T: Pixel>(
+        img: &Image<T>,
+        conn: Connectivity,
+        mode: Mode,
+    ) -> Result<Components> {
         let size = img.geometry().size;
         if let Some(b) = (img as &dyn std::any::Any).downcast_ref::<Image<u8>>() {
             return Self::label_data(b.data(), size, conn, mode, &row_runs_u8);
@@ -753,14 +766,15 @@ pub fn largest_component<T: Pixel>(
         for (_, c) in best {
             keep[c] = true;
         }
-    } else if let Some((c, _)) = sizes
-        .iter()
-        .enumerate()
-        .skip(1)
-        .fold(None::<(usize, u64)>, |b, (c, &n)| match b {
-            Some((_, bn)) if bn >= n => b,
-            _ => Some((c, n)),
-        })
+    } else if let Some((c, _)) =
+        sizes
+            .iter()
+            .enumerate()
+            .skip(1)
+            .fold(None::<(usize, u64)>, |b, (c, &n)| match b {
+                Some((_, bn)) if bn >= n => b,
+                _ => Some((c, n)),
+            })
     {
         keep[c] = true;
     }
@@ -821,9 +835,27 @@ mod tests {
         v[0] = 1;
         v[7] = 1;
         let img = img3([2, 2, 2], v);
-        assert_eq!(connected_components(&img, Connectivity::C26).unwrap().1.len(), 1);
-        assert_eq!(connected_components(&img, Connectivity::C18).unwrap().1.len(), 2);
-        assert_eq!(connected_components(&img, Connectivity::C6).unwrap().1.len(), 2);
+        assert_eq!(
+            connected_components(&img, Connectivity::C26)
+                .unwrap()
+                .1
+                .len(),
+            1
+        );
+        assert_eq!(
+            connected_components(&img, Connectivity::C18)
+                .unwrap()
+                .1
+                .len(),
+            2
+        );
+        assert_eq!(
+            connected_components(&img, Connectivity::C6)
+                .unwrap()
+                .1
+                .len(),
+            2
+        );
     }
 
     #[test]
@@ -848,9 +880,17 @@ mod tests {
         let mut s = 99u64;
         let row: Vec<u8> = (0..203)
             .map(|_| {
-                s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                s = s
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 let r = (s >> 33) % 10;
-                if r < 5 { 0 } else if r < 8 { 1 } else { (r - 6) as u8 }
+                if r < 5 {
+                    0
+                } else if r < 8 {
+                    1
+                } else {
+                    (r - 6) as u8
+                }
             })
             .collect();
         for mode in [Mode::Multi, Mode::Binary, Mode::Background] {
@@ -872,7 +912,19 @@ mod tests {
             v[t + n * (t + n * t)] = 3;
         }
         let img = img3([n, n, n], v);
-        assert_eq!(connected_components(&img, Connectivity::C26).unwrap().1.len(), 1);
-        assert_eq!(connected_components(&img, Connectivity::C18).unwrap().1.len(), n);
+        assert_eq!(
+            connected_components(&img, Connectivity::C26)
+                .unwrap()
+                .1
+                .len(),
+            1
+        );
+        assert_eq!(
+            connected_components(&img, Connectivity::C18)
+                .unwrap()
+                .1
+                .len(),
+            n
+        );
     }
 }

@@ -22,7 +22,15 @@ const NONE: u32 = u32::MAX;
 
 /// 1-D pass over one line: `f` (squared partial distances) and `feat` (feature index) in,
 /// envelope result out into `fo`/`go`. `w` = spacing along the line.
-fn pass_line(f: &[f64], feat: &[u32], fo: &mut [f64], go: &mut [u32], w: f64, v: &mut [usize], z: &mut [f64]) {
+fn pass_line(
+    f: &[f64],
+    feat: &[u32],
+    fo: &mut [f64],
+    go: &mut [u32],
+    w: f64,
+    v: &mut [usize],
+    z: &mut [f64],
+) {
     let n = f.len();
     let mut k: isize = -1;
     for q in 0..n {
@@ -77,7 +85,11 @@ fn pass_line(f: &[f64], feat: &[u32], fo: &mut [f64], go: &mut [u32], w: f64, v:
 
 /// Nearest-feature transform: for each voxel the flat index of the nearest feature voxel
 /// (`u32::MAX` when there is none).
-pub fn feature_transform(feature: &[bool], shape: [usize; 3], spacing: [f64; 3]) -> Result<Vec<u32>> {
+pub fn feature_transform(
+    feature: &[bool],
+    shape: [usize; 3],
+    spacing: [f64; 3],
+) -> Result<Vec<u32>> {
     let [n0, n1, n2] = shape;
     let n = n0
         .checked_mul(n1)
@@ -113,7 +125,14 @@ pub fn feature_transform(feature: &[bool], shape: [usize; 3], spacing: [f64; 3])
     f.par_chunks_mut(n2)
         .zip(g.par_chunks_mut(n2))
         .for_each_init(
-            || (vec![0.0; n2], vec![0u32; n2], vec![0usize; n2], vec![0.0; n2 + 1]),
+            || {
+                (
+                    vec![0.0; n2],
+                    vec![0u32; n2],
+                    vec![0usize; n2],
+                    vec![0.0; n2 + 1],
+                )
+            },
             |(tf, tg, v, z), (lf, lg)| {
                 tf.copy_from_slice(lf);
                 tg.copy_from_slice(lg);
@@ -238,7 +257,9 @@ mod tests {
         let mut s = 12345u64;
         let feature: Vec<bool> = (0..n)
             .map(|_| {
-                s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                s = s
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 (s >> 33) % 17 == 0
             })
             .collect();

@@ -39,11 +39,8 @@ fn enclosed(cc: Components, size: [usize; 3]) -> Result<(Components, Vec<bool>)>
     inside[0] = false;
     cc.for_each_run(|r, s, e, c| {
         let (j, k) = (r % nj, r / nj);
-        let border = s == 0
-            || e == ni
-            || j == 0
-            || j + 1 == nj
-            || (!two_d && (k == 0 || k + 1 == nk));
+        let border =
+            s == 0 || e == ni || j == 0 || j + 1 == nj || (!two_d && (k == 0 || k + 1 == nk));
         if border {
             inside[c as usize] = false;
         }
@@ -59,7 +56,10 @@ pub fn fill_holes<T: Pixel>(img: &Image<T>) -> Result<Image<u8>> {
     let (cc, inside) = enclosed(cc, size)?;
     let z = T::default();
     let mut out: Vec<u8> = img.data().par_iter().map(|&v| u8::from(v != z)).collect();
-    cc.paint(&mut out, |c| if inside[c as usize] { Some(1u8) } else { None });
+    cc.paint(
+        &mut out,
+        |c| if inside[c as usize] { Some(1u8) } else { None },
+    );
     Image::new(*img.geometry(), out)
 }
 
@@ -121,10 +121,18 @@ pub fn fill_holes_per_label<T: Pixel>(img: &Image<T>) -> Result<Image<T>> {
             }
         }
         let size = [cs[0], cs[1], if two_d { 1 } else { cs[2] }];
-        let cc = Components::label_data(&crop, size, Connectivity::C6, Mode::Background, &row_runs_u8)?;
+        let cc = Components::label_data(
+            &crop,
+            size,
+            Connectivity::C6,
+            Mode::Background,
+            &row_runs_u8,
+        )?;
         let (cc, inside) = enclosed(cc, size)?;
         let mut filled = vec![0u8; crop.len()];
-        cc.paint(&mut filled, |c| if inside[c as usize] { Some(1u8) } else { None });
+        cc.paint(&mut filled, |c| {
+            if inside[c as usize] { Some(1u8) } else { None }
+        });
         for k in 0..cs[2] {
             for j in 0..cs[1] {
                 let dst = ((lo[2] + k) * nj + lo[1] + j) * ni + lo[0];

@@ -549,7 +549,9 @@ pub fn evaluate<T: Pixel, U: Pixel>(
     let labels = match &opts.labels {
         Some(l) => {
             if l.contains(&0) {
-                return Err(Error::invalid_argument("label 0 is background, not a label"));
+                return Err(Error::invalid_argument(
+                    "label 0 is background, not a label",
+                ));
             }
             l.clone()
         }
@@ -623,7 +625,9 @@ pub fn challenge_metrics<T: Pixel, U: Pixel>(
         .try_fold(1usize, |a, &b| a.checked_mul(b))
         .ok_or_else(|| Error::too_large(format!("shape {shape:?} overflows")))?;
     if n == 0 {
-        return Err(Error::invalid_geometry(format!("shape {shape:?} has a zero axis")));
+        return Err(Error::invalid_geometry(format!(
+            "shape {shape:?} has a zero axis"
+        )));
     }
     if gts.len() != n || segs.len() != n {
         return Err(Error::mismatch(format!(

@@ -194,7 +194,9 @@ fn check<T: Pixel>(img: &Image<T>, se: Structuring) -> Result<[usize; 3]> {
         let s = if mm { g.spacing[a] } else { 1.0 };
         let m = (r / s).floor();
         if m > 1e7 {
-            return Err(Error::too_large(format!("radius {r} is too large for this grid")));
+            return Err(Error::too_large(format!(
+                "radius {r} is too large for this grid"
+            )));
         }
         margin[a] = if g.size[a] == 1 { 0 } else { m as usize };
     }
@@ -286,24 +288,66 @@ mod tests {
         let mut v = vec![0u8; 27];
         v[13] = 1;
         let img = Image::new(g, v).unwrap();
-        let cross = dilate(&img, Structuring::Cross { radius: 1.0, mm: false }).unwrap();
+        let cross = dilate(
+            &img,
+            Structuring::Cross {
+                radius: 1.0,
+                mm: false,
+            },
+        )
+        .unwrap();
         assert_eq!(cross.data().iter().filter(|&&x| x == 1).count(), 7);
-        let ball = dilate(&img, Structuring::Ball { radius: 1.5, mm: false }).unwrap();
+        let ball = dilate(
+            &img,
+            Structuring::Ball {
+                radius: 1.5,
+                mm: false,
+            },
+        )
+        .unwrap();
         assert_eq!(ball.data().iter().filter(|&&x| x == 1).count(), 19);
-        let ball = dilate(&img, Structuring::Ball { radius: 2.0, mm: false }).unwrap();
+        let ball = dilate(
+            &img,
+            Structuring::Ball {
+                radius: 2.0,
+                mm: false,
+            },
+        )
+        .unwrap();
         assert_eq!(ball.data().iter().filter(|&&x| x == 1).count(), 27);
     }
 
     #[test]
     fn mm_radius_uses_spacing() {
-        let g = crate::image::Geometry::new([5, 5, 1], [1.0, 3.0, 1.0], [0.0; 3], crate::image::IDENTITY)
-            .unwrap();
+        let g = crate::image::Geometry::new(
+            [5, 5, 1],
+            [1.0, 3.0, 1.0],
+            [0.0; 3],
+            crate::image::IDENTITY,
+        )
+        .unwrap();
         let mut v = vec![0u8; 25];
         v[12] = 1;
         let img = Image::new(g, v).unwrap();
-        let d = dilate(&img, Structuring::Ball { radius: 2.0, mm: true }).unwrap();
+        let d = dilate(
+            &img,
+            Structuring::Ball {
+                radius: 2.0,
+                mm: true,
+            },
+        )
+        .unwrap();
         // grows 2 voxels along i (1 mm), none along j (3 mm)
         assert_eq!(d.data().iter().filter(|&&x| x == 1).count(), 5);
-        assert!(dilate(&img, Structuring::Ball { radius: -1.0, mm: true }).is_err());
+        assert!(
+            dilate(
+                &img,
+                Structuring::Ball {
+                    radius: -1.0,
+                    mm: true
+                }
+            )
+            .is_err()
+        );
     }
 }

@@ -61,8 +61,9 @@ impl LabelMap {
             .ok_or_else(|| Error::invalid_argument("label map: the JSON must be an object"))?;
         let (map, rest) = match obj.get("map") {
             Some(m) => (
-                m.as_object()
-                    .ok_or_else(|| Error::invalid_argument("label map: \"map\" must be an object"))?,
+                m.as_object().ok_or_else(|| {
+                    Error::invalid_argument("label map: \"map\" must be an object")
+                })?,
                 Some(obj),
             ),
             None => (obj, None),
@@ -110,7 +111,9 @@ impl LabelMap {
             }
             if let Some(r) = o.get("renumber") {
                 m.renumber = r.as_bool().ok_or_else(|| {
-                    Error::invalid_argument(format!("label map: \"renumber\" is {r}, expected a boolean"))
+                    Error::invalid_argument(format!(
+                        "label map: \"renumber\" is {r}, expected a boolean"
+                    ))
                 })?;
             }
         }

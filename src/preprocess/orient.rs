@@ -295,6 +295,22 @@ pub fn permute<T: Pixel>(img: &Image<T>, map: &AxisMap) -> Result<Image<T>> {
             let k = pk % out_g.size[2];
             let src = &src_all[f * n..(f + 1) * n];
             let base_k = start as isize + k as isize * step[2];
+            // Fast path: the output rows are input rows (forward or reversed).
+            if c == 1 && map.src[0] == 0 {
+                for j in 0..oj {
+                    let base = (base_k + j as isize * step[1]) as usize;
+                    let row = &mut out_plane[j * oi..(j + 1) * oi];
+                    if map.flip[0] {
+                        let s = &src[base + 1 - oi..=base];
+                        row.iter_mut()
+                            .zip(s.iter().rev())
+                            .for_each(|(d, v)| *d = *v);
+                    } else {
+                        row.copy_from_slice(&src[base..base + oi]);
+                    }
+                }
+                return;
+            }
             // Tile over (i, j) so strided reads stay in cache for transposes.
             const TILE: usize = 64;
             for j0 in (0..oj).step_by(TILE) {

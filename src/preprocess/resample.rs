@@ -258,8 +258,11 @@ impl Affine {
         Affine { m, b }
     }
 
-    fn is_diagonal(&self) -> bool {
-        (0..3).all(|a| (0..3).all(|c| a == c || self.m[a][c].abs() < 1e-12))
+    /// True when the off-diagonal terms move no sample by more than 1e-6 voxel over the output
+    /// grid (directions read from float32 NIfTI headers are orthonormal only to ~1e-7, so an
+    /// exact zero test would miss same-direction resampling).
+    fn is_diagonal(&self, out_size: [usize; 3]) -> bool {
+        (0..3).all(|a| (0..3).all(|c| a == c || self.m[a][c].abs() * out_size[c] as f64 <= 1e-6))
     }
 
     #[inline]
@@ -270,6 +273,16 @@ impl Affine {
         }
         c
     }
+}
+
+/// Snap a continuous index within 1e-9 of a multiple of 0.5 onto it, so that samples that fall
+/// mathematically on a voxel centre (or exactly half-way) are treated as such whatever the
+/// round-off of the oblique index arithmetic (nearest rounds exact ties up; truncation of
+/// on-voxel samples is stable).
+#[inline]
+fn snap(c: f64) -> f64 {
+    let r = (c * 2.0).round() * 0.5;
+    if (c - r).abs() < 1e-9 { r } else { c }
 }
 
 #[inline]
@@ -364,7 +377,7 @@ fn resample_frame<T: Pixel>(
     let default: T = T::from_f64(opts.default_value);
     let rounding = opts.rounding;
     match opts.interpolation {
-        Interpolation::Linear if aff.is_diagonal() => {
+        Interpolation::Linear if aff.is_diagonal(out_g.size) => {
             linear_separable(src, g, &aff, out_g, default, rounding, &mut out)
         }
         Interpolation::Linear => {
@@ -429,9 +442,9 @@ fn generic<T: Pixel>(
                 for (i, v) in row.iter_mut().enumerate() {
                     let fi = i as f64;
                     let c = [
-                        base[0] + aff.m[0][0] * fi,
-                        base[1] + aff.m[1][0] * fi,
-                        base[2] + aff.m[2][0] * fi,
+                        snap(base[0] + aff.m[0][0] * fi),
+                        snap(base[1] + aff.m[1][0] * fi),
+                        snap(base[2] + aff.m[2][0] * fi),
                     ];
                     *v = f(c);
                 }
@@ -496,7 +509,7 @@ fn linear_separable<T: Pixel>(
     let table = |a: usize| -> Vec<Option<(usize, usize, f64)>> {
         (0..out_g.size[a])
             .map(|t| {
-                let c = aff.m[a][a] * t as f64 + aff.b[a];
+                let c = snap(aff.m[a][a] * t as f64 + aff.b[a]);
                 inside(c, g.size[a]).then(|| linear_taps(c, g.size[a]))
             })
             .collect()

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the medseg static library, compiles the C API tests (C11, -Wall -Wextra -Wpedantic
-# -Werror, AddressSanitizer + UndefinedBehaviorSanitizer) and the C++ include test, runs them, and
-# prints "N passed, N failed". Exit status non-zero on any failure.
+# -Werror, AddressSanitizer + UndefinedBehaviorSanitizer), the C++ include test and the
+# medseg.hpp tests (C++, same warnings and sanitizers), runs them, and prints
+# "N passed, N failed" (test cases plus compile steps). Exit status non-zero on any failure.
 #
 # Environment: MEDSEG_LIB (static library to link; default target/debug/libmedseg.a, built with
 # `cargo build --lib`), MEDSEG_SKIP_CARGO=1 (do not run cargo), CC / CXX (default gcc / g++).
@@ -74,6 +75,14 @@ if "$CXX" -std=c++17 -Wall -Wextra -Wpedantic -Werror "${san[@]}" -I"$root/inclu
     run_test test_header "$build/test_header"
 else
     fail "compile tests/c/test_header.cpp"
+fi
+
+if "$CXX" -std=c++14 -Wall -Wextra -Wpedantic -Werror "${san[@]}" -I"$root/include" \
+    "$root/tests/c/test_cpp.cpp" "$lib" "${libs[@]}" -o "$build/test_cpp"; then
+    passed=$((passed + 1))
+    run_test test_cpp "$build/test_cpp"
+else
+    fail "compile tests/c/test_cpp.cpp"
 fi
 
 echo "$passed passed, $failed failed"

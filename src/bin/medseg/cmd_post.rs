@@ -19,7 +19,11 @@ use std::time::Instant;
 
 fn io_args(c: Command) -> Command {
     c.arg(Arg::new("input").required(true).help("label image"))
-        .arg(Arg::new("output").required(true).help("output image (format from the extension)"))
+        .arg(
+            Arg::new("output")
+                .required(true)
+                .help("output image (format from the extension)"),
+        )
 }
 
 fn conn_arg() -> Arg {
@@ -45,7 +49,12 @@ fn morph(name: &'static str, about: &'static str) -> Command {
                 .value_name("R")
                 .help("radius (voxels, or mm with --mm)"),
         )
-        .arg(Arg::new("mm").long("mm").action(ArgAction::SetTrue).help("radius in millimetres"))
+        .arg(
+            Arg::new("mm")
+                .long("mm")
+                .action(ArgAction::SetTrue)
+                .help("radius in millimetres"),
+        )
         .arg(
             Arg::new("cross")
                 .long("cross")
@@ -234,7 +243,10 @@ fn largest(m: &ArgMatches) -> Result<()> {
 }
 
 fn remove_small(m: &ArgMatches) -> Result<()> {
-    let min = match (opt_parse::<u64>(m, "min-voxels")?, opt_parse::<f64>(m, "min-mm3")?) {
+    let min = match (
+        opt_parse::<u64>(m, "min-voxels")?,
+        opt_parse::<f64>(m, "min-mm3")?,
+    ) {
         (Some(n), None) => MinSize::Voxels(n),
         (None, Some(v)) => MinSize::Mm3(v),
         _ => {
@@ -307,7 +319,10 @@ fn morphology(name: &str, m: &ArgMatches) -> Result<()> {
 }
 
 /// `d` as an image of the same pixel type as `_like`.
-fn like<'a, T: medseg::Pixel>(_like: &medseg::Image<T>, d: &'a DynImage) -> Result<&'a medseg::Image<T>> {
+fn like<'a, T: medseg::Pixel>(
+    _like: &medseg::Image<T>,
+    d: &'a DynImage,
+) -> Result<&'a medseg::Image<T>> {
     d.as_type::<T>()
 }
 
@@ -368,7 +383,11 @@ fn metrics_cmd(m: &ArgMatches) -> Result<()> {
             let g = read(&gt_p)?;
             let [ni, nj, nk] = g.geometry().size;
             let s = g.geometry().spacing;
-            let shape = if nk == 1 { vec![nj, ni] } else { vec![nk, nj, ni] };
+            let shape = if nk == 1 {
+                vec![nj, ni]
+            } else {
+                vec![nk, nj, ni]
+            };
             (shape, g, Some(vec![s[2], s[1], s[0]]))
         };
         let (pshape, pimg, _) = if is_npz(&pred_p) {
@@ -376,7 +395,11 @@ fn metrics_cmd(m: &ArgMatches) -> Result<()> {
         } else {
             let g = read(&pred_p)?;
             let [ni, nj, nk] = g.geometry().size;
-            let shape = if nk == 1 { vec![nj, ni] } else { vec![nk, nj, ni] };
+            let shape = if nk == 1 {
+                vec![nj, ni]
+            } else {
+                vec![nk, nj, ni]
+            };
             (shape, g, None)
         };
         t.loaded();
@@ -415,17 +438,30 @@ fn metrics_cmd(m: &ArgMatches) -> Result<()> {
         };
         t.done_op();
         if json {
-            println!("{}", serde_json::to_string(&r).map_err(|e| Error::internal(e.to_string()))?);
+            println!(
+                "{}",
+                serde_json::to_string(&r).map_err(|e| Error::internal(e.to_string()))?
+            );
         } else {
             println!("label  dsc       nsd       hd95");
             for l in &r.per_label {
-                println!("{:<6} {:<9} {:<9} {}", l.label, num(l.dsc), num(l.nsd), num(l.hd95));
+                println!(
+                    "{:<6} {:<9} {:<9} {}",
+                    l.label,
+                    num(l.dsc),
+                    num(l.nsd),
+                    num(l.hd95)
+                );
             }
             println!(
                 "case   dsc {}  nsd {}{}",
                 num(r.dsc),
                 num(r.nsd),
-                if r.nsd_gated_to_zero { " (gated: dsc <= 0.2)" } else { "" }
+                if r.nsd_gated_to_zero {
+                    " (gated: dsc <= 0.2)"
+                } else {
+                    ""
+                }
             );
         }
         t.finish();
@@ -446,7 +482,10 @@ fn metrics_cmd(m: &ArgMatches) -> Result<()> {
     };
     t.done_op();
     if json {
-        println!("{}", serde_json::to_string(&r).map_err(|e| Error::internal(e.to_string()))?);
+        println!(
+            "{}",
+            serde_json::to_string(&r).map_err(|e| Error::internal(e.to_string()))?
+        );
     } else {
         println!("label  dsc       iou       hd95      nsd@{tol}");
         for l in &r.per_label {
@@ -459,7 +498,13 @@ fn metrics_cmd(m: &ArgMatches) -> Result<()> {
                 num(l.nsd)
             );
         }
-        println!("mean   {:<9} {:<9} {:<9} {}", num(r.dsc), "", num(r.hd95), num(r.nsd));
+        println!(
+            "mean   {:<9} {:<9} {:<9} {}",
+            num(r.dsc),
+            "",
+            num(r.hd95),
+            num(r.nsd)
+        );
     }
     t.finish();
     Ok(())

@@ -149,7 +149,8 @@ fn bad_spacing() {
     let img = read_bytes(&t, "a.nii", &b).unwrap();
     let g = img.geometry();
     assert_eq!(g.spacing[0], 1.0);
-    assert_eq!(g.direction[0], 1.0); // sform RAS x → LPS −x, flipped by the negative pixdim
+    // The sform's x axis is LPS +x; the negative pixdim flips it (same points as ITK's −1 spacing).
+    assert_eq!(g.direction[0], -1.0);
 }
 
 #[test]
@@ -165,9 +166,10 @@ fn non_orthonormal_sform_only() {
     // With a valid qform as well, ITK falls back to the qform.
     set_i16(&mut b, 252, 1);
     let img = read_bytes(&t, "a.nii", &b).unwrap();
-    assert_eq!(
-        img.geometry().direction,
-        [-1.0, 0.0, 0.0, 0.0, -1.0, 0.0, 0.0, 0.0, 1.0]
+    let d = img.geometry().direction;
+    assert!(
+        d.iter().zip(IDENTITY).all(|(a, b)| (a - b).abs() < 1e-7),
+        "{d:?}"
     );
 }
 
