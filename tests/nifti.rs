@@ -321,21 +321,14 @@ fn make(p: PixelType, g: Geometry, comps: usize, frames: usize) -> DynImage {
 
 fn assert_geometry_f32(a: &Geometry, b: &Geometry, what: &str) {
     assert_eq!(a.size, b.size, "{what}");
-    for i in 0..3 {
-        assert!(
-            rel_close(a.spacing[i], b.spacing[i], 2e-7),
-            "{what}: spacing {a:?} {b:?}"
-        );
-        assert!(
-            (a.origin[i] - b.origin[i]).abs() <= 1e-4,
-            "{what}: origin {a:?} {b:?}"
-        );
+    for (x, y) in a.spacing.iter().zip(&b.spacing) {
+        assert!(rel_close(*x, *y, 2e-7), "{what}: spacing {a:?} {b:?}");
     }
-    for i in 0..9 {
-        assert!(
-            (a.direction[i] - b.direction[i]).abs() <= 2e-6,
-            "{what}: direction {a:?} {b:?}"
-        );
+    for (x, y) in a.origin.iter().zip(&b.origin) {
+        assert!((x - y).abs() <= 1e-4, "{what}: origin {a:?} {b:?}");
+    }
+    for (x, y) in a.direction.iter().zip(&b.direction) {
+        assert!((x - y).abs() <= 2e-6, "{what}: direction {a:?} {b:?}");
     }
 }
 

@@ -209,8 +209,9 @@ fn compare_resampled(input: &DynImage, got: &DynImage, want: &DynImage, interp: 
         }
     }
     assert_eq!(bad, 0, "{what}: {bad} of {} voxels differ", a.len());
-    // Exact ties are rare: at most a few percent of the voxels on these grids.
-    assert!(ties * 20 <= a.len(), "{what}: {ties} tie voxels differ");
+    // Exact half-voxel ties are where ITK's round-off decides (up to ~17 % of the voxels of the
+    // 0.45 mm grid, whose spacing ratios hit ties on every axis).
+    assert!(ties * 4 <= a.len(), "{what}: {ties} tie voxels differ");
 }
 
 #[test]

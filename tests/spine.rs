@@ -57,13 +57,22 @@ fn grid_from(v: &Value) -> Geometry {
     };
     let s: Vec<usize> = v["size"]
         .as_array()
-        .map(|a| a.iter().filter_map(|x| x.as_u64().map(|u| u as usize)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_u64().map(|u| u as usize))
+                .collect()
+        })
         .unwrap_or_default();
     let (sp, o, d) = (f("spacing"), f("origin"), f("direction"));
     let mut dir = [0.0; 9];
     dir.copy_from_slice(&d[..9]);
-    Geometry::new([s[0], s[1], s[2]], [sp[0], sp[1], sp[2]], [o[0], o[1], o[2]], dir)
-        .expect("manifest grid")
+    Geometry::new(
+        [s[0], s[1], s[2]],
+        [sp[0], sp[1], sp[2]],
+        [o[0], o[1], o[2]],
+        dir,
+    )
+    .expect("manifest grid")
 }
 
 fn grids_close(a: &Geometry, b: &Geometry) -> bool {
@@ -99,7 +108,11 @@ impl Case {
     }
     fn loc(&self) -> Result<Option<DynImage>> {
         let p = self.dir.join("localizer.nii.gz");
-        if p.exists() { Ok(Some(read(&p)?)) } else { Ok(None) }
+        if p.exists() {
+            Ok(Some(read(&p)?))
+        } else {
+            Ok(None)
+        }
     }
     fn grid(&self, which: &str) -> Geometry {
         grid_from(&self.man["grids"][which])
@@ -108,7 +121,9 @@ impl Case {
         let seg = self.input("step1_output")?;
         let npz = io::npy::Npz::open(&self.dir.join("step1_raw.npz"), &Default::default())?;
         let prob = ops::npz_channel(&npz, label, seg.geometry())?;
-        Ok(DynImage::F32(ops::extract_soft(&prob, &seg, seg_labels, 1, false)?))
+        Ok(DynImage::F32(ops::extract_soft(
+            &prob, &seg, seg_labels, 1, false,
+        )?))
     }
     fn cropped_grid(&self) -> Result<Geometry> {
         let seg = self.input("step1_output")?;
@@ -124,35 +139,86 @@ impl Case {
         let loc = self.loc()?;
         let lp = loc.is_some();
         Ok(match stage {
-            "step1_largest" => DynImage::U8(ops::largest_component(&self.input("step1_raw")?, true, 5)?),
+            "step1_largest" => {
+                DynImage::U8(ops::largest_component(&self.input("step1_raw")?, true, 5)?)
+            }
             "step1_iterlabel" => DynImage::U8(ops::iterative_label_image(
                 &self.input("step1_largest")?,
                 loc.as_ref(),
                 &IterativeLabelParams::step1(lp),
             )?),
-            "step1_fillcanal" => DynImage::U8(ops::fill_canal(&self.input("step1_iterlabel")?, 2, 1, true, true)?),
-            "step1_output" => resample::transform_seg2image(&self.grid("input"), &self.input("step1_fillcanal")?, Interp::Nearest)?,
+            "step1_fillcanal" => DynImage::U8(ops::fill_canal(
+                &self.input("step1_iterlabel")?,
+                2,
+                1,
+                true,
+                true,
+            )?),
+            "step1_output" => resample::transform_seg2image(
+                &self.grid("input"),
+                &self.input("step1_fillcanal")?,
+                Interp::Nearest,
+            )?,
             "step1_canal" => self.soft(8, &[1, 2])?,
             "step1_cord" => self.soft(9, &[1])?,
-            "step1_levels" => DynImage::U8(ops::extract_levels_image(&self.input("step1_output")?, &levels_params())?),
+            "step1_levels" => DynImage::U8(ops::extract_levels_image(
+                &self.input("step1_output")?,
+                &levels_params(),
+            )?),
             "step2_input_0001" => {
                 let g = self.cropped_grid()?;
-                let t = resample::transform_seg2image(&g, &self.input("step1_output")?, Interp::Nearest)?;
+                let t = resample::transform_seg2image(
+                    &g,
+                    &self.input("step1_output")?,
+                    Interp::Nearest,
+                )?;
                 DynImage::U8(ops::extract_alternate(&t, &disc_range(), &[])?)
             }
-            "step2_largest" => DynImage::U8(ops::largest_component(&self.input("step2_raw")?, true, 5)?),
+            "step2_largest" => {
+                DynImage::U8(ops::largest_component(&self.input("step2_raw")?, true, 5)?)
+            }
             "step2_iterlabel" => DynImage::U8(ops::iterative_label_image(
                 &self.input("step2_largest")?,
                 loc.as_ref(),
                 &IterativeLabelParams::step2(lp),
             )?),
-            "step2_fillcanal" => DynImage::U8(ops::fill_canal(&self.input("step2_iterlabel")?, 2, 1, true, true)?),
-            "step2_output" => resample::transform_seg2image(&self.grid("input"), &self.input("step2_fillcanal")?, Interp::Nearest)?,
-            "final_step1_output" => resample::transform_seg2image(&self.grid("input_raw"), &self.input("step1_output")?, Interp::Nearest)?,
-            "final_step2_output" => resample::transform_seg2image(&self.grid("input_raw"), &self.input("step2_output")?, Interp::Nearest)?,
-            "final_step1_levels" => resample::transform_seg2image(&self.grid("input_raw"), &self.input("step1_levels")?, Interp::Label)?,
-            "final_step1_canal" => resample::transform_seg2image(&self.grid("input_raw"), &self.soft(8, &[1, 2])?, Interp::Linear)?,
-            "final_step1_cord" => resample::transform_seg2image(&self.grid("input_raw"), &self.soft(9, &[1])?, Interp::Linear)?,
+            "step2_fillcanal" => DynImage::U8(ops::fill_canal(
+                &self.input("step2_iterlabel")?,
+                2,
+                1,
+                true,
+                true,
+            )?),
+            "step2_output" => resample::transform_seg2image(
+                &self.grid("input"),
+                &self.input("step2_fillcanal")?,
+                Interp::Nearest,
+            )?,
+            "final_step1_output" => resample::transform_seg2image(
+                &self.grid("input_raw"),
+                &self.input("step1_output")?,
+                Interp::Nearest,
+            )?,
+            "final_step2_output" => resample::transform_seg2image(
+                &self.grid("input_raw"),
+                &self.input("step2_output")?,
+                Interp::Nearest,
+            )?,
+            "final_step1_levels" => resample::transform_seg2image(
+                &self.grid("input_raw"),
+                &self.input("step1_levels")?,
+                Interp::Label,
+            )?,
+            "final_step1_canal" => resample::transform_seg2image(
+                &self.grid("input_raw"),
+                &self.soft(8, &[1, 2])?,
+                Interp::Linear,
+            )?,
+            "final_step1_cord" => resample::transform_seg2image(
+                &self.grid("input_raw"),
+                &self.soft(9, &[1])?,
+                Interp::Linear,
+            )?,
             other => panic!("unknown stage {other}"),
         })
     }
@@ -187,7 +253,10 @@ fn check(name: &'static str, stage: &str) {
     }
     if stage == "step2_input_0000" {
         let g = c.cropped_grid().expect("crop");
-        assert!(grids_close(&g, &grid_from(&want["grid"])), "{name}/{stage}: crop grid {g:?}");
+        assert!(
+            grids_close(&g, &grid_from(&want["grid"])),
+            "{name}/{stage}: crop grid {g:?}"
+        );
         return;
     }
     let out = c
@@ -268,7 +337,13 @@ fn regenerate_manifest() {
     };
     let root = PathBuf::from(root);
     let mut cases = serde_json::Map::new();
-    for name in ["cervical", "lumbar", "cervical_missing_disc", "thoracic", "thoracic_with_localizer"] {
+    for name in [
+        "cervical",
+        "lumbar",
+        "cervical_missing_disc",
+        "thoracic",
+        "thoracic_with_localizer",
+    ] {
         let cd = root.join(name);
         let g = |p: PathBuf| grid_json(read(&p).expect("oracle file").geometry());
         let grids = json!({
@@ -328,7 +403,11 @@ fn vol(d: Dims, f: impl Fn(usize, usize, usize) -> u8) -> Vec<u8> {
 
 #[test]
 fn no_canal_is_a_typed_error() {
-    let d = Dims { nx: 8, ny: 8, nz: 8 };
+    let d = Dims {
+        nx: 8,
+        ny: 8,
+        nz: 8,
+    };
     let seg = vol(d, |x, _, _| if x < 2 { 1 } else { 0 });
     let e = medseg::spine::iterative_label(d, &seg, None, &IterativeLabelParams::step1(false))
         .expect_err("no canal");
@@ -339,7 +418,11 @@ fn no_canal_is_a_typed_error() {
 #[test]
 fn no_landmark_is_a_typed_error() {
     // Canal column + a big plain disc (raw 1), no landmark value.
-    let d = Dims { nx: 20, ny: 20, nz: 20 };
+    let d = Dims {
+        nx: 20,
+        ny: 20,
+        nz: 20,
+    };
     let seg = vol(d, |x, y, z| {
         if (9..=10).contains(&x) && (2..=3).contains(&y) {
             8

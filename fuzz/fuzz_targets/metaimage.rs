@@ -5,6 +5,11 @@ use medseg::io::{Limits, ReadOptions};
 
 fuzz_target!(|data: &[u8]| {
     // A small limit keeps forged sizes from turning into slow (not unsafe) allocations.
-    let opts = ReadOptions { limits: Limits { max_bytes: 64 << 20 }, ..Default::default() };
+    let opts = ReadOptions {
+        limits: Limits {
+            max_bytes: 64 << 20,
+        },
+        ..Default::default()
+    };
     let _ = medseg::io::metaimage::read_bytes(data, &opts);
 });

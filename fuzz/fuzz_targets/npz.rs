@@ -5,7 +5,9 @@ use medseg::io::Limits;
 use medseg::io::npy::Npz;
 
 fuzz_target!(|data: &[u8]| {
-    let limits = Limits { max_bytes: 64 << 20 };
+    let limits = Limits {
+        max_bytes: 64 << 20,
+    };
     if let Ok(z) = Npz::from_bytes(data.to_vec(), &limits) {
         let names: Vec<String> = z.names().iter().map(|s| s.to_string()).collect();
         for n in &names {

@@ -219,6 +219,7 @@ struct Header {
     cols: usize,
     frames: usize,
     fmt: PixFmt,
+    bits_allocated: i64,
     photometric: String,
     instance: i64,
 }
@@ -393,6 +394,7 @@ fn parse_header(path: &Path, file: usize) -> Result<Option<(Header, Vec<Slice>)>
             samples: samples as usize,
             mono1: photometric == "MONOCHROME1",
         },
+        bits_allocated,
         photometric,
         instance: get_int(o, tags::INSTANCE_NUMBER).unwrap_or(0),
     };
@@ -840,7 +842,51 @@ fn decode_file(h: &Header) -> Result<Decoded> {
     }
 }
 
+/// Fast path for the common case: uncompressed little-endian grey pixels stored as the last
+/// element of the file. The file is read once and the pixel bytes taken in place, after checking
+/// that the 12-byte (explicit VR: tag, OB/OW, length) or 8-byte (implicit VR: tag, length) element
+/// header just before them is PixelData with exactly the expected length. Anything else (trailing
+/// elements, odd lengths, other syntaxes, colour, 1-bit) goes through dicom-rs.
+fn native_fast_path(h: &Header) -> Option<Decoded> {
+    let explicit = match h.transfer_syntax.as_str() {
+        "1.2.840.10008.1.2.1" => true,
+        "1.2.840.10008.1.2" => false,
+        _ => return None,
+    };
+    if !cfg!(target_endian = "little") || h.fmt.samples != 1 || h.bits_allocated == 1 {
+        return None;
+    }
+    let frame_len = h.rows * h.cols * h.fmt.bytes;
+    let need = frame_len.checked_mul(h.frames)?;
+    let len32 = u32::try_from(need).ok()?.to_le_bytes();
+    let mut bytes = std::fs::read(&h.path).ok()?;
+    let start = bytes.len().checked_sub(need)?;
+    let tag = [0xE0u8, 0x7F, 0x10, 0x00];
+    let ok = if explicit {
+        let e = bytes.get(start.checked_sub(12)?..start)?;
+        e[0..4] == tag
+            && (&e[4..6] == b"OW" || &e[4..6] == b"OB")
+            && e[6..8] == [0, 0]
+            && e[8..12] == len32
+    } else {
+        let e = bytes.get(start.checked_sub(8)?..start)?;
+        e[0..4] == tag && e[4..8] == len32
+    };
+    if !ok {
+        return None;
+    }
+    bytes.drain(..start);
+    Some(Decoded {
+        data: bytes,
+        fmt: h.fmt,
+        frame_len,
+    })
+}
+
 fn decode_file_inner(h: &Header) -> Result<Decoded> {
+    if let Some(d) = native_fast_path(h) {
+        return Ok(d);
+    }
     let path = &h.path;
     let ts = h.transfer_syntax.as_str();
     if ts == "1.2.840.10008.1.2.4.51" && h.fmt.bits_stored > 8 {
@@ -1006,11 +1052,68 @@ fn for_each_stored(raw: &[u8], f: &PixFmt, mut sink: impl FnMut(usize, i64)) {
     }
 }
 
-fn convert_frame<O: Pixel>(raw: &[u8], f: &PixFmt, slope: f64, intercept: f64, out: &mut [O]) {
-    if slope == 1.0 && intercept == 0.0 {
+/// Exact conversion of an integer to an output pixel (saturating for integer outputs).
+trait FromI64: Pixel {
+    fn from_i64(v: i64) -> Self;
+}
+
+macro_rules! from_i64_int {
+    ($($t:ty),*) => {$(
+        impl FromI64 for $t {
+            #[inline]
+            fn from_i64(v: i64) -> Self {
+                v.clamp(<$t>::MIN as i64, <$t>::MAX as i64) as $t
+            }
+        }
+    )*};
+}
+from_i64_int!(u8, i8, u16, i16, u32, i32);
+impl FromI64 for f32 {
+    #[inline]
+    fn from_i64(v: i64) -> Self {
+        v as f32
+    }
+}
+impl FromI64 for f64 {
+    #[inline]
+    fn from_i64(v: i64) -> Self {
+        v as f64
+    }
+}
+
+fn convert_frame<O: FromI64>(raw: &[u8], f: &PixFmt, slope: f64, intercept: f64, out: &mut [O]) {
+    let full = f.bits_stored as usize == f.bytes * 8;
+    let integral = slope.fract() == 0.0
+        && intercept.fract() == 0.0
+        && slope.abs() < 1e9
+        && intercept.abs() < 1e15;
+    if integral {
+        let (s, b) = (slope as i64, intercept as i64);
+        // The common cases, without per-sample dispatch.
+        match (f.bytes, full, f.signed, f.mono1) {
+            (2, true, true, false) => {
+                for (o, c) in out.iter_mut().zip(raw.chunks_exact(2)) {
+                    *o = O::from_i64(i16::from_ne_bytes([c[0], c[1]]) as i64 * s + b);
+                }
+                return;
+            }
+            (2, true, false, false) => {
+                for (o, c) in out.iter_mut().zip(raw.chunks_exact(2)) {
+                    *o = O::from_i64(u16::from_ne_bytes([c[0], c[1]]) as i64 * s + b);
+                }
+                return;
+            }
+            (1, true, false, false) => {
+                for (o, c) in out.iter_mut().zip(raw) {
+                    *o = O::from_i64(*c as i64 * s + b);
+                }
+                return;
+            }
+            _ => {}
+        }
         for_each_stored(raw, f, |i, v| {
             if let Some(o) = out.get_mut(i) {
-                *o = O::from_f64(v as f64);
+                *o = O::from_i64(v * s + b);
             }
         });
     } else {
@@ -1124,7 +1227,11 @@ fn load(headers: &[Header], plan: &Plan, opts: &ReadOptions) -> Result<DynImage>
         PixelType::F32
     };
 
-    fn fill<O: Pixel>(plan: &Plan, by_file: &[Option<Decoded>], samples: usize) -> Result<DynImage>
+    fn fill<O: FromI64>(
+        plan: &Plan,
+        by_file: &[Option<Decoded>],
+        samples: usize,
+    ) -> Result<DynImage>
     where
         DynImage: From<Image<O>>,
     {

@@ -688,20 +688,29 @@ pub fn iterative_label(
     }
     let Some(discs) = discs else {
         // `disc_sorted_labels[0]` on an empty list.
-        return Err(content("list index out of range (no disc labels given)".to_string()));
+        return Err(content(
+            "list index out of range (no disc labels given)".to_string(),
+        ));
     };
     // Landmark sanity checks (on a copy of the caller's list).
     let mut selected = p.selected_disc_landmarks.clone();
     let (Some(&top), Some(&bottom)) = (discs.sorted.first(), discs.sorted.last()) else {
         return Err(Error::internal("iterative_label: no disc component"));
     };
-    if !seg.iter().zip(&discs.labels).any(|(&v, &c)| v == 2 && c == top) {
+    if !seg
+        .iter()
+        .zip(&discs.labels)
+        .any(|(&v, &c)| v == 2 && c == top)
+    {
         if let Some(k) = selected.iter().position(|&v| v == 2) {
             selected.remove(k);
         }
     }
     let remove5 = match p.l5s_rule {
-        L5sRule::LastDisc => !seg.iter().zip(&discs.labels).any(|(&v, &c)| v == 5 && c == bottom),
+        L5sRule::LastDisc => !seg
+            .iter()
+            .zip(&discs.labels)
+            .any(|(&v, &c)| v == 5 && c == bottom),
         L5sRule::SacralTenPercent => {
             let total5 = seg.iter().filter(|&&v| v == 5).count();
             let first = (0..seg.len())
@@ -717,7 +726,10 @@ pub fn iterative_label(
                         false
                     } else {
                         let mut sizes =
-                            vec![0usize; discs.labels.iter().copied().max().unwrap_or(0) as usize + 1];
+                            vec![
+                                0usize;
+                                discs.labels.iter().copied().max().unwrap_or(0) as usize + 1
+                            ];
                         for &l in &discs.labels {
                             sizes[l as usize] += 1;
                         }
@@ -790,9 +802,8 @@ pub fn iterative_label(
         }
     }
     let to_u8 = |v: i64| -> Result<u8> {
-        u8::try_from(v).map_err(|_| {
-            Error::invalid_argument(format!("output label {v} does not fit in uint8"))
-        })
+        u8::try_from(v)
+            .map_err(|_| Error::invalid_argument(format!("output label {v} does not fit in uint8")))
     };
     let mut out = vec![0u8; d.len()];
     let disc_out8: Vec<u8> = disc_out.iter().map(|&v| to_u8(v)).collect::<Result<_>>()?;
@@ -818,7 +829,13 @@ pub fn iterative_label(
             .iter()
             .zip(&verts.sorted)
             .map(|(&z, &l)| (z, l, true))
-            .chain(discs.z.iter().zip(&discs.sorted).map(|(&z, &l)| (z, l, false)))
+            .chain(
+                discs
+                    .z
+                    .iter()
+                    .zip(&discs.sorted)
+                    .map(|(&z, &l)| (z, l, false)),
+            )
             .collect();
         items.sort();
         items.reverse();
@@ -853,7 +870,9 @@ pub fn iterative_label(
                     continue;
                 };
                 l_vert = disc2vert(o).ok_or_else(|| {
-                    content(format!("KeyError: {o} (disc label without a vertebra below)"))
+                    content(format!(
+                        "KeyError: {o} (disc label without a vertebra below)"
+                    ))
                 })?;
                 if idx > 0 && vmap.is_empty() {
                     let i = dv

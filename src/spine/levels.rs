@@ -39,7 +39,12 @@ fn content(m: String) -> Error {
 
 /// The fitted canal centre line: one point (x, y, z) per integer z from the lowest to the
 /// highest canal slice, as SCT's `get_centerline` (mean x/y per slice, smoothing spline).
-pub fn canal_centerline(d: Dims, seg: &[u8], canal: &[bool; 256], pz: f64) -> Result<Vec<[f64; 3]>> {
+pub fn canal_centerline(
+    d: Dims,
+    seg: &[u8],
+    canal: &[bool; 256],
+    pz: f64,
+) -> Result<Vec<[f64; 3]>> {
     let plane = d.nx * d.ny;
     let per_z: Vec<Option<(f64, f64, f64)>> = (0..d.nz)
         .into_par_iter()
@@ -96,7 +101,11 @@ fn min_dist(line: &[[f64; 3]], zref0: f64, p: [f64; 3]) -> f64 {
     let mut off = 0i64;
     while off <= n {
         let mut live = false;
-        let cands = if off == 0 { [start, -1] } else { [start - off, start + off] };
+        let cands = if off == 0 {
+            [start, -1]
+        } else {
+            [start - off, start + off]
+        };
         for k in cands {
             if k < 0 || k >= n {
                 continue;
@@ -136,7 +145,9 @@ fn nearest_index(points: &[[f64; 3]], p: [f64; 3]) -> usize {
 /// `extract_levels` on a canonical (RAS) label volume; `pz` is the voxel size along z.
 pub fn extract_levels(d: Dims, seg: &[u8], pz: f64, p: &LevelsParams) -> Result<Vec<u8>> {
     if seg.len() != d.len() {
-        return Err(Error::mismatch("extract_levels: buffer size does not match the grid"));
+        return Err(Error::mismatch(
+            "extract_levels: buffer size does not match the grid",
+        ));
     }
     let mut canal = [false; 256];
     for &l in &p.canal_labels {

@@ -23,6 +23,6 @@ pub mod utils;
 pub mod vol;
 
 pub use iterative::{IterativeLabelParams, L5sRule, iterative_label};
-pub use utils::{crop_box, extract_alternate, extract_soft, fill_canal, largest_component};
 pub use levels::{LevelsParams, extract_levels};
+pub use utils::{crop_box, extract_alternate, extract_soft, fill_canal, largest_component};
 pub use vol::Dims;

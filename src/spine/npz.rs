@@ -8,7 +8,8 @@ use std::io::Read;
 use std::path::Path;
 
 fn u16le(b: &[u8], o: usize) -> Option<usize> {
-    b.get(o..o + 2).map(|s| u16::from_le_bytes([s[0], s[1]]) as usize)
+    b.get(o..o + 2)
+        .map(|s| u16::from_le_bytes([s[0], s[1]]) as usize)
 }
 fn u32le(b: &[u8], o: usize) -> Option<usize> {
     b.get(o..o + 4)
@@ -18,6 +19,21 @@ fn u32le(b: &[u8], o: usize) -> Option<usize> {
 /// Shape of the array and the float32 values of `channel` (0-based, first axis), in C order
 /// of the remaining axes (for `(z, y, x)` that is medseg's x-fastest layout).
 pub fn read_channel(path: &Path, key: &str, channel: usize) -> Result<(Vec<usize>, Vec<f32>)> {
+    let (shape, mut v) = read_channels(path, key, &[channel])?;
+    Ok((shape, v.pop().unwrap_or_default()))
+}
+
+/// Several channels (strictly increasing) in one pass over the compressed stream.
+pub fn read_channels(
+    path: &Path,
+    key: &str,
+    channels: &[usize],
+) -> Result<(Vec<usize>, Vec<Vec<f32>>)> {
+    if channels.windows(2).any(|w| w[0] >= w[1]) {
+        return Err(Error::invalid_argument(
+            "npz channels must be strictly increasing",
+        ));
+    }
     let what = path.display().to_string();
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     let bad = |m: &str| Error::format(format!("{what}: {m}"));
@@ -42,8 +58,8 @@ pub fn read_channel(path: &Path, key: &str, channel: usize) -> Result<(Vec<usize
         if name == want.as_bytes() {
             let src = &bytes[data..];
             return match method {
-                8 => parse_npy(DeflateDecoder::new(src), channel, &what),
-                0 => parse_npy(src, channel, &what),
+                8 => parse_npy(DeflateDecoder::new(src), channels, &what),
+                0 => parse_npy(src, channels, &what),
                 m => Err(Error::unsupported(format!(
                     "{what}: zip compression method {m} (only stored and deflate)"
                 ))),
@@ -58,7 +74,11 @@ pub fn read_channel(path: &Path, key: &str, channel: usize) -> Result<(Vec<usize
     }
 }
 
-fn parse_npy(mut r: impl Read, channel: usize, what: &str) -> Result<(Vec<usize>, Vec<f32>)> {
+fn parse_npy(
+    mut r: impl Read,
+    channels: &[usize],
+    what: &str,
+) -> Result<(Vec<usize>, Vec<Vec<f32>>)> {
     let bad = |m: String| Error::format(format!("{what}: {m}"));
     let io = |e: std::io::Error| bad(format!("reading the probabilities: {e}"));
     let mut head = [0u8; 8];
@@ -87,7 +107,9 @@ fn parse_npy(mut r: impl Read, channel: usize, what: &str) -> Result<(Vec<usize>
         )));
     }
     if h.contains("'fortran_order': True") {
-        return Err(Error::unsupported(format!("{what}: Fortran-ordered probabilities")));
+        return Err(Error::unsupported(format!(
+            "{what}: Fortran-ordered probabilities"
+        )));
     }
     let shape_txt = h
         .split("'shape':")
@@ -105,26 +127,32 @@ fn parse_npy(mut r: impl Read, channel: usize, what: &str) -> Result<(Vec<usize>
     let Some((&nch, rest)) = shape.split_first() else {
         return Err(bad("empty shape".into()));
     };
-    if channel >= nch {
+    if let Some(&c) = channels.iter().find(|&&c| c >= nch) {
         return Err(Error::invalid_argument(format!(
             "{what}: channel {} requested, the probabilities have {nch}",
-            channel + 1
+            c + 1
         )));
     }
     let n: usize = rest.iter().product();
     let nbytes = n
         .checked_mul(4)
         .ok_or_else(|| Error::too_large(format!("{what}: shape {shape:?}")))?;
-    let skip = (channel * nbytes) as u64;
-    let copied = std::io::copy(&mut (&mut r).take(skip), &mut std::io::sink()).map_err(io)?;
-    if copied != skip {
-        return Err(bad("probabilities truncated".into()));
+    let mut pos = 0usize;
+    let mut out = Vec::with_capacity(channels.len());
+    for &channel in channels {
+        let skip = ((channel - pos) * nbytes) as u64;
+        let copied = std::io::copy(&mut (&mut r).take(skip), &mut std::io::sink()).map_err(io)?;
+        if copied != skip {
+            return Err(bad("probabilities truncated".into()));
+        }
+        let mut buf = vec![0u8; nbytes];
+        r.read_exact(&mut buf).map_err(io)?;
+        out.push(
+            buf.chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect(),
+        );
+        pos = channel + 1;
     }
-    let mut buf = vec![0u8; nbytes];
-    r.read_exact(&mut buf).map_err(io)?;
-    let vals = buf
-        .chunks_exact(4)
-        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-        .collect();
-    Ok((shape, vals))
+    Ok((shape, out))
 }

@@ -65,7 +65,10 @@ pub fn same_grid(a: &Geometry, b: &Geometry, what: &str) -> Result<()> {
 /// `largest_component` on an image (labels rounded to uint8).
 pub fn largest_component(seg: &DynImage, binarize: bool, dilate: usize) -> Result<Image<u8>> {
     let (d, s) = labels_u8(seg, "largest_component")?;
-    out_u8(*seg.geometry(), utils::largest_component(d, &s, binarize, dilate)?)
+    out_u8(
+        *seg.geometry(),
+        utils::largest_component(d, &s, binarize, dilate)?,
+    )
 }
 
 /// `iterative_label` on an image. `loc` is resampled onto the segmentation grid (nearest,
@@ -85,7 +88,10 @@ pub fn iterative_label_image(
             Some(r.into_data())
         }
     };
-    out_u8(*seg.geometry(), iterative_label(d, &s, loc_data.as_deref(), p)?)
+    out_u8(
+        *seg.geometry(),
+        iterative_label(d, &s, loc_data.as_deref(), p)?,
+    )
 }
 
 /// `fill_canal` on an image.
@@ -106,7 +112,10 @@ pub fn fill_canal(
 /// `extract_alternate` on an image: 0/1 uint8 mask of every other present label.
 pub fn extract_alternate(seg: &DynImage, labels: &[u8], prioritize: &[u8]) -> Result<Image<u8>> {
     let (_, s) = labels_u8(seg, "extract_alternate")?;
-    out_u8(*seg.geometry(), utils::extract_alternate(&s, labels, prioritize))
+    out_u8(
+        *seg.geometry(),
+        utils::extract_alternate(&s, labels, prioritize),
+    )
 }
 
 /// `extract_levels` on an image: reoriented to the closest canonical (RAS) orientation, worked

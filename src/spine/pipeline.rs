@@ -81,7 +81,9 @@ struct Ctx<'a> {
 
 impl Ctx<'_> {
     fn path(&self, folder: &str, suffix: &str) -> PathBuf {
-        self.dir.join(folder).join(format!("{}{suffix}.nii.gz", self.case))
+        self.dir
+            .join(folder)
+            .join(format!("{}{suffix}.nii.gz", self.case))
     }
     fn write(&mut self, folder: &str, suffix: &str, img: &DynImage) -> Result<()> {
         let p = self.path(folder, suffix);
@@ -144,7 +146,11 @@ fn localizer(ctx: &Ctx, on: bool) -> Result<Option<DynImage>> {
         return Ok(None);
     }
     let p = ctx.path("localizers", "");
-    if p.exists() { Ok(Some(read(&p)?)) } else { Ok(None) }
+    if p.exists() {
+        Ok(Some(read(&p)?))
+    } else {
+        Ok(None)
+    }
 }
 
 /// Rows 10–25 of inference.py for every case in `dir/step1_raw/`.
@@ -183,32 +189,52 @@ fn step1_case(ctx: &mut Ctx, loc_on: bool, o: &PipelineOptions) {
         p.fix_anterior_refinement = o.fix_anterior_refinement;
         let it = DynImage::U8(ops::iterative_label_image(&l, loc.as_ref(), &p)?);
         let f = DynImage::U8(ops::fill_canal(&it, 2, 1, true, true)?);
-        let out = match grid_of(&c.path("input", "_0000"))? {
-            Some(g) => transform_seg2image(&g, &f, Interp::Nearest)?,
+        let image = {
+            let p = c.path("input", "_0000");
+            // the image in its stored type (crop_image2seg keeps the dtype)
+            if p.exists() {
+                Some(io::read(&p, &ReadOptions::default())?)
+            } else {
+                None
+            }
+        };
+        let out = match &image {
+            Some(i) => transform_seg2image(i.geometry(), &f, Interp::Nearest)?,
             None => f,
         };
         c.write("step1_output", "", &out)?;
-        Ok(out)
+        Ok((out, image))
     }) else {
         return;
     };
+    let (out, image) = out;
     drop(raw);
     let npz = ctx.dir.join("step1_raw").join(format!("{}.npz", ctx.case));
     if npz.exists() {
-        for (folder, label, seg_labels) in [("step1_canal", 8usize, &[1u8, 2][..]), ("step1_cord", 9, &[1][..])] {
-            ctx.stage(&format!("extract_soft {folder}"), |c| {
-                let (shape, prob) = super::npz::read_channel(&npz, "probabilities", label - 1)?;
-                let g = out.geometry();
-                if shape.len() != 4 || shape[1..] != [g.size[2], g.size[1], g.size[0]] {
-                    return Err(Error::mismatch(format!(
-                        "{}: probabilities of shape {shape:?} do not match the segmentation grid {:?}",
-                        npz.display(),
-                        g.size
-                    )));
-                }
-                let soft = ops::extract_soft(&prob, &out, seg_labels, 1, false)?;
-                c.write(folder, "", &DynImage::F32(soft))
-            });
+        let chans = ctx.stage("read step1_raw npz", |_| {
+            let (shape, mut ch) = super::npz::read_channels(&npz, "probabilities", &[7, 8])?;
+            let g = out.geometry();
+            if shape.len() != 4 || shape[1..] != [g.size[2], g.size[1], g.size[0]] {
+                return Err(Error::mismatch(format!(
+                    "{}: probabilities of shape {shape:?} do not match the segmentation grid {:?}",
+                    npz.display(),
+                    g.size
+                )));
+            }
+            let cord = ch.pop().unwrap_or_default();
+            let canal = ch.pop().unwrap_or_default();
+            Ok([canal, cord])
+        });
+        if let Some([canal, cord]) = chans {
+            for (folder, prob, seg_labels) in [
+                ("step1_canal", canal, &[1u8, 2][..]),
+                ("step1_cord", cord, &[1][..]),
+            ] {
+                ctx.stage(&format!("extract_soft {folder}"), |c| {
+                    let soft = ops::extract_soft(&prob, &out, seg_labels, 1, false)?;
+                    c.write(folder, "", &DynImage::F32(soft))
+                });
+            }
         }
     }
     ctx.stage("extract_levels", |c| {
@@ -217,19 +243,25 @@ fn step1_case(ctx: &mut Ctx, loc_on: bool, o: &PipelineOptions) {
     });
     if o.preview {
         ctx.stage("preview", |c| {
-            let p = c.dir.join("preview").join(format!("{}_sag_0.5_step1_output.jpg", c.case));
-            if let Some(img) = grid_of(&c.path("input", "_0000"))?.map(|_| read(&c.path("input", "_0000"))).transpose()? {
-                super::preview::write_preview(&p, &img, Some(&out), &super::preview::PreviewOptions::default())?;
+            let p = c
+                .dir
+                .join("preview")
+                .join(format!("{}_sag_0.5_step1_output.jpg", c.case));
+            if let Some(img) = &image {
+                super::preview::write_preview(
+                    &p,
+                    img,
+                    Some(&out),
+                    &super::preview::PreviewOptions::default(),
+                )?;
                 c.report.written.push(p);
             }
             Ok(())
         });
     }
     // Rows 21–25: step-2 input.
-    let image_path = ctx.path("input", "_0000");
-    if image_path.exists() {
+    if let Some(image) = image {
         ctx.stage("step2 input (crop_image2seg, extract_alternate)", |c| {
-            let image = read(&image_path)?;
             let cropped = ops::crop_image_to_seg(&image, &out, 10)?;
             let g = *cropped.geometry();
             c.write("step2_input", "_0000", &cropped)?;
@@ -329,7 +361,11 @@ pub fn summarize(reports: &[CaseReport]) -> Result<String> {
     } else {
         Err(Error::new(
             ErrorKind::Content,
-            format!("{s}{} stage(s) failed:\n  {}", failed.len(), failed.join("\n  ")),
+            format!(
+                "{s}{} stage(s) failed:\n  {}",
+                failed.len(),
+                failed.join("\n  ")
+            ),
         ))
     }
 }

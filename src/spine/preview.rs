@@ -59,7 +59,11 @@ fn colour(l: u8) -> [u8; 3] {
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^= z >> 31;
-    [(z % 255) as u8, ((z >> 16) % 255) as u8, ((z >> 32) % 255) as u8]
+    [
+        (z % 255) as u8,
+        ((z >> 16) % 255) as u8,
+        ((z >> 32) % 255) as u8,
+    ]
 }
 
 /// 5×7 glyphs (rows top to bottom, 5 bits each, MSB left) for the characters tags use.
@@ -101,7 +105,13 @@ impl Canvas {
     }
     fn text(&mut self, x: i64, y: i64, s: &str, c: [u8; 3]) {
         // white outline, then the text
-        for (dx, dy, col) in [(-1, 0, [255; 3]), (1, 0, [255; 3]), (0, -1, [255; 3]), (0, 1, [255; 3]), (0, 0, c)] {
+        for (dx, dy, col) in [
+            (-1, 0, [255; 3]),
+            (1, 0, [255; 3]),
+            (0, -1, [255; 3]),
+            (0, 1, [255; 3]),
+            (0, 0, c),
+        ] {
             let mut cx = x + dx;
             for ch in s.chars() {
                 if let Some(g) = glyph(ch) {
@@ -121,7 +131,11 @@ impl Canvas {
 
 /// Render the preview of `image` (any orientation/spacing) with an optional segmentation.
 /// Returns (width, height, RGB bytes).
-pub fn render(image: &DynImage, seg: Option<&DynImage>, o: &PreviewOptions) -> Result<(usize, usize, Vec<u8>)> {
+pub fn render(
+    image: &DynImage,
+    seg: Option<&DynImage>,
+    o: &PreviewOptions,
+) -> Result<(usize, usize, Vec<u8>)> {
     let canon = reorient_canonical(image)?;
     let iso = resample_iso(&canon, [1.0; 3])?;
     let g = *iso.geometry();
@@ -139,7 +153,9 @@ pub fn render(image: &DynImage, seg: Option<&DynImage>, o: &PreviewOptions) -> R
     });
     let (mn, mx) = vals
         .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
+            (a.min(v), b.max(v))
+        });
     let scale = if mx > mn { 255.0 / (mx - mn) } else { 0.0 };
     // Output pixel (row i, col j) ↔ z = nz-1-i, y = ny-1-j (flipud + rot90).
     let (w, h) = (ny, nz);

@@ -200,7 +200,11 @@ fn pad_geometry(g: &Geometry, pad: usize) -> Result<Geometry> {
         *v -= m[r][0] * p + m[r][1] * p + m[r][2] * p;
     }
     Geometry::new(
-        [g.size[0] + 2 * pad, g.size[1] + 2 * pad, g.size[2] + 2 * pad],
+        [
+            g.size[0] + 2 * pad,
+            g.size[1] + 2 * pad,
+            g.size[2] + 2 * pad,
+        ],
         g.spacing,
         o,
         g.direction,
@@ -243,21 +247,28 @@ pub fn transform_seg2image(target: &Geometry, seg: &DynImage, interp: Interp) ->
     match interp {
         Interp::Linear => {
             // float32 segmentation, linear, float32 result.
-            let f: Image<f64> =
-                crate::dispatch!(seg, i => i.map(|v| v.to_f64() as f32 as f64));
+            let f: Image<f64> = crate::dispatch!(seg, i => i.map(|v| v.to_f64() as f32 as f64));
             let r = resample_linear(&f, target)?;
             Ok(DynImage::F32(r.map(|v| v as f32)))
         }
         Interp::Nearest => {
             let (_, s) = super::ops::labels_u8(seg, "transform_seg2image")?;
             let img = Image::new(*seg.geometry(), s)?;
+            if seg.geometry().same_grid(target, 1e-9) {
+                // Same grid: every output voxel centre maps onto an input centre (exact).
+                let mut img = img;
+                img.set_geometry(*target)?;
+                return Ok(DynImage::U8(img));
+            }
             Ok(DynImage::U8(resample_nearest(&img, target)?))
         }
         Interp::Label => {
             let (sd, s) = super::ops::labels_u8(seg, "transform_seg2image")?;
             let sg = seg.geometry();
             let ratio_max = |a: &[f64; 3], b: &[f64; 3]| {
-                (0..3).map(|k| a[k] / b[k]).fold(f64::NEG_INFINITY, f64::max)
+                (0..3)
+                    .map(|k| a[k] / b[k])
+                    .fold(f64::NEG_INFINITY, f64::max)
             };
             let dil = ratio_max(&target.spacing, &sg.spacing).ceil() as usize;
             let pad = dil * ratio_max(&sg.spacing, &target.spacing).ceil() as usize;
@@ -477,7 +488,13 @@ fn trunc_cast<T: Pixel>(v: f64) -> T {
 /// Crop to the inclusive index box `[x0, y0, z0, x1, y1, z1]` (origin shifted accordingly).
 pub fn crop(img: &DynImage, b: [usize; 6]) -> Result<DynImage> {
     let g = img.geometry();
-    if b[3] >= g.size[0] || b[4] >= g.size[1] || b[5] >= g.size[2] || b[0] > b[3] || b[1] > b[4] || b[2] > b[5] {
+    if b[3] >= g.size[0]
+        || b[4] >= g.size[1]
+        || b[5] >= g.size[2]
+        || b[0] > b[3]
+        || b[1] > b[4]
+        || b[2] > b[5]
+    {
         return Err(Error::invalid_argument(format!(
             "crop box {b:?} outside the grid {:?}",
             g.size
@@ -512,7 +529,10 @@ pub fn iso_grid(g: &Geometry, mm: [f64; 3]) -> Result<Geometry> {
     let mut size = [1usize; 3];
     for a in 0..3 {
         if !(mm[a] > 0.0) || !mm[a].is_finite() {
-            return Err(Error::invalid_argument(format!("resample: spacing {} mm", mm[a])));
+            return Err(Error::invalid_argument(format!(
+                "resample: spacing {} mm",
+                mm[a]
+            )));
         }
         size[a] = if g.size[a] == 1 {
             1

@@ -227,7 +227,11 @@ mod tests {
     #[test]
     fn fill_canal_fills_axial_hull_but_not_cord() {
         // 5 x 5 x 1: canal ring with cord in the centre and a disc voxel inside the hull.
-        let d = Dims { nx: 5, ny: 5, nz: 1 };
+        let d = Dims {
+            nx: 5,
+            ny: 5,
+            nz: 1,
+        };
         let mut seg = vec![0u8; 25];
         for (x, y) in [(1, 2), (3, 2), (2, 1), (2, 3)] {
             seg[d.idx(x, y, 0)] = 2;

@@ -234,7 +234,11 @@ pub fn label26(d: Dims, mask: &[bool]) -> Components {
                             let j = (i as i64 + dx + dy * d.nx as i64 + dz * plane as i64) as usize;
                             let l = labels[j];
                             if l != 0 {
-                                cur = if cur == 0 { l } else { union(&mut parent, cur, l) };
+                                cur = if cur == 0 {
+                                    l
+                                } else {
+                                    union(&mut parent, cur, l)
+                                };
                             }
                         }
                     }
@@ -276,7 +280,13 @@ pub fn label26(d: Dims, mask: &[bool]) -> Components {
         final_id[r] = k as u32 + 1;
     }
     let map: Vec<u32> = (0..np)
-        .map(|a| if a == 0 { 0 } else { final_id[root[a] as usize] })
+        .map(|a| {
+            if a == 0 {
+                0
+            } else {
+                final_id[root[a] as usize]
+            }
+        })
         .collect();
     labels.par_iter_mut().for_each(|l| *l = map[*l as usize]);
     Components {
@@ -349,7 +359,11 @@ mod tests {
     #[test]
     fn label_numbering_follows_c_order() {
         // 3 x 1 x 3 volume; component A at (x=2, z=0), component B at (x=0, z=2).
-        let d = Dims { nx: 3, ny: 1, nz: 3 };
+        let d = Dims {
+            nx: 3,
+            ny: 1,
+            nz: 3,
+        };
         let mut m = vec![false; 9];
         m[d.idx(2, 0, 0)] = true;
         m[d.idx(0, 0, 2)] = true;
@@ -362,7 +376,11 @@ mod tests {
 
     #[test]
     fn diagonal_is_connected_and_cross_dilation_is_l1_ball() {
-        let d = Dims { nx: 7, ny: 7, nz: 7 };
+        let d = Dims {
+            nx: 7,
+            ny: 7,
+            nz: 7,
+        };
         let mut m = vec![false; d.len()];
         m[d.idx(1, 1, 1)] = true;
         m[d.idx(2, 2, 2)] = true;

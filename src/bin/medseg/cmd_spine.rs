@@ -17,7 +17,11 @@ use std::path::Path;
 
 fn io2(c: Command) -> Command {
     c.arg(Arg::new("input").required(true).help("input file"))
-        .arg(Arg::new("output").required(true).help("output file (written atomically)"))
+        .arg(
+            Arg::new("output")
+                .required(true)
+                .help("output file (written atomically)"),
+        )
 }
 
 fn list(name: &'static str, help: &'static str) -> Arg {
@@ -37,12 +41,21 @@ fn preset(values: &'static [&'static str], help: &'static str) -> Arg {
 
 pub fn commands() -> Vec<Command> {
     let iter_lists: [(&'static str, &'static str); 14] = [
-        ("selected-disc-landmarks", "raw landmark values, priority order"),
+        (
+            "selected-disc-landmarks",
+            "raw landmark values, priority order",
+        ),
         ("disc-labels", "raw disc values (ranges a-b allowed)"),
         ("disc-landmark-labels", "raw C2C3 C7T1 T12L1 L5S values"),
-        ("disc-landmark-output-labels", "output labels of the 4 landmark discs"),
+        (
+            "disc-landmark-output-labels",
+            "output labels of the 4 landmark discs",
+        ),
         ("vertebrae-labels", "raw vertebra values"),
-        ("vertebrae-landmark-output-labels", "output labels of C3 T1 L1 sacrum"),
+        (
+            "vertebrae-landmark-output-labels",
+            "output labels of C3 T1 L1 sacrum",
+        ),
         ("vertebrae-extra-labels", "raw generic-vertebra values"),
         ("region-max-sizes", "4 region sizes (max)"),
         ("region-default-sizes", "4 region sizes (default)"),
@@ -61,13 +74,25 @@ pub fn commands() -> Vec<Command> {
     }
     for (n, h) in [
         ("disc-output-step", "step between disc output labels"),
-        ("vertebrae-output-step", "step between vertebra output labels"),
+        (
+            "vertebrae-output-step",
+            "step between vertebra output labels",
+        ),
         ("canal-output-label", "0 = not written"),
         ("cord-output-label", "0 = not written"),
         ("sacrum-output-label", "0 = not written"),
-        ("dilation-size", "cross dilation before labeling (≤ 1 = one cross dilation)"),
-        ("default-superior-disc", "label of the top disc when no landmark anchors (0 = error)"),
-        ("min-component-size", "smallest component kept, and landmark size threshold (200)"),
+        (
+            "dilation-size",
+            "cross dilation before labeling (≤ 1 = one cross dilation)",
+        ),
+        (
+            "default-superior-disc",
+            "label of the top disc when no landmark anchors (0 = error)",
+        ),
+        (
+            "min-component-size",
+            "smallest component kept, and landmark size threshold (200)",
+        ),
     ] {
         it = it.arg(Arg::new(n).long(n).help(h));
     }
@@ -218,7 +243,11 @@ fn u8s(m: &ArgMatches, name: &str) -> Result<Option<Vec<u8>>> {
     ints(m, name)?
         .map(|v| {
             v.into_iter()
-                .map(|x| u8::try_from(x).map_err(|_| Error::invalid_argument(format!("--{name}: {x} is not in 0..=255"))))
+                .map(|x| {
+                    u8::try_from(x).map_err(|_| {
+                        Error::invalid_argument(format!("--{name}: {x} is not in 0..=255"))
+                    })
+                })
                 .collect()
         })
         .transpose()
@@ -226,7 +255,10 @@ fn u8s(m: &ArgMatches, name: &str) -> Result<Option<Vec<u8>>> {
 
 fn num<T: std::str::FromStr>(m: &ArgMatches, name: &str) -> Result<Option<T>> {
     opt_str(m, name)
-        .map(|s| s.parse::<T>().map_err(|_| Error::invalid_argument(format!("--{name}: cannot parse '{s}'"))))
+        .map(|s| {
+            s.parse::<T>()
+                .map_err(|_| Error::invalid_argument(format!("--{name}: cannot parse '{s}'")))
+        })
         .transpose()
 }
 
@@ -261,22 +293,31 @@ fn iter_params(m: &ArgMatches, loc: bool) -> Result<IterativeLabelParams> {
     if let Some(v) = ints(m, "vertebrae-landmark-output-labels")? {
         p.vertebrae_landmark_output_labels = v;
     }
-    for (n, f) in [("region-max-sizes", &mut p.region_max_sizes), ("region-default-sizes", &mut p.region_default_sizes)] {
+    for (n, f) in [
+        ("region-max-sizes", &mut p.region_max_sizes),
+        ("region-default-sizes", &mut p.region_default_sizes),
+    ] {
         if let Some(v) = ints(m, n)? {
             *f = v
                 .into_iter()
-                .map(|x| usize::try_from(x).map_err(|_| Error::invalid_argument(format!("--{n}: {x}"))))
+                .map(|x| {
+                    usize::try_from(x).map_err(|_| Error::invalid_argument(format!("--{n}: {x}")))
+                })
                 .collect::<Result<_>>()?;
         }
     }
     if let Some(v) = m.try_get_many::<String>("map-input").ok().flatten() {
         p.map_input = v
             .map(|s| {
-                let (a, b) = s
-                    .split_once(':')
-                    .ok_or_else(|| Error::invalid_argument(format!("--map-input: '{s}' is not a:b")))?;
-                let pa = a.parse::<u8>().map_err(|_| Error::invalid_argument(format!("--map-input: '{s}'")))?;
-                let pb = b.parse::<u8>().map_err(|_| Error::invalid_argument(format!("--map-input: '{s}'")))?;
+                let (a, b) = s.split_once(':').ok_or_else(|| {
+                    Error::invalid_argument(format!("--map-input: '{s}' is not a:b"))
+                })?;
+                let pa = a
+                    .parse::<u8>()
+                    .map_err(|_| Error::invalid_argument(format!("--map-input: '{s}'")))?;
+                let pb = b
+                    .parse::<u8>()
+                    .map_err(|_| Error::invalid_argument(format!("--map-input: '{s}'")))?;
                 Ok((pa, pb))
             })
             .collect::<Result<_>>()?;
@@ -339,12 +380,22 @@ fn run_sub(sub: &str, m: &ArgMatches) -> Result<()> {
     match sub {
         "largest-component" => {
             let dilate = num(m, "dilate")?.unwrap_or(5);
-            write(&output, DynImage::U8(ops::largest_component(&img, !flag(m, "no-binarize"), dilate)?))
+            write(
+                &output,
+                DynImage::U8(ops::largest_component(
+                    &img,
+                    !flag(m, "no-binarize"),
+                    dilate,
+                )?),
+            )
         }
         "iterative-label" => {
             let loc = opt_str(m, "loc").map(|p| read(Path::new(p))).transpose()?;
             let p = iter_params(m, loc.is_some())?;
-            write(&output, DynImage::U8(ops::iterative_label_image(&img, loc.as_ref(), &p)?))
+            write(
+                &output,
+                DynImage::U8(ops::iterative_label_image(&img, loc.as_ref(), &p)?),
+            )
         }
         "fill-canal" => write(
             &output,
@@ -359,7 +410,10 @@ fn run_sub(sub: &str, m: &ArgMatches) -> Result<()> {
         "extract-alternate" => {
             let labels = u8s(m, "labels")?.unwrap_or_else(|| (63..=100).collect());
             let prio = u8s(m, "prioratize-labels")?.unwrap_or_default();
-            write(&output, DynImage::U8(ops::extract_alternate(&img, &labels, &prio)?))
+            write(
+                &output,
+                DynImage::U8(ops::extract_alternate(&img, &labels, &prio)?),
+            )
         }
         "extract-levels" => {
             let mut p = LevelsParams::default();
@@ -398,7 +452,16 @@ fn run_sub(sub: &str, m: &ArgMatches) -> Result<()> {
                     g.size
                 )));
             }
-            write(&output, DynImage::F32(ops::extract_soft(&prob, &img, &seg_labels, dilate, flag(m, "largest"))?))
+            write(
+                &output,
+                DynImage::F32(ops::extract_soft(
+                    &prob,
+                    &img,
+                    &seg_labels,
+                    dilate,
+                    flag(m, "largest"),
+                )?),
+            )
         }
         "crop-to-seg" => {
             let seg = read(&path(m, "seg")?)?;
@@ -409,15 +472,27 @@ fn run_sub(sub: &str, m: &ArgMatches) -> Result<()> {
         "transform-to-image" => {
             let target = read(&path(m, "image")?)?;
             let interp: Interp = opt_str(m, "interpolation").unwrap_or("nearest").parse()?;
-            write(&output, resample::transform_seg2image(target.geometry(), &img, interp)?)
+            write(
+                &output,
+                resample::transform_seg2image(target.geometry(), &img, interp)?,
+            )
         }
-        "average4d" => write(&output, resample::average4d(&io::read(&input, &ReadOptions::default())?)?),
-        "reorient-canonical" => write(&output, resample::reorient_canonical(&io::read(&input, &ReadOptions::default())?)?),
+        "average4d" => write(
+            &output,
+            resample::average4d(&io::read(&input, &ReadOptions::default())?)?,
+        ),
+        "reorient-canonical" => write(
+            &output,
+            resample::reorient_canonical(&io::read(&input, &ReadOptions::default())?)?,
+        ),
         "resample-iso" => {
             let mm: Vec<f64> = match m.try_get_many::<String>("mm").ok().flatten() {
                 None => vec![1.0],
                 Some(v) => v
-                    .map(|s| s.parse::<f64>().map_err(|_| Error::invalid_argument(format!("--mm: '{s}'"))))
+                    .map(|s| {
+                        s.parse::<f64>()
+                            .map_err(|_| Error::invalid_argument(format!("--mm: '{s}'")))
+                    })
                     .collect::<Result<_>>()?,
             };
             let mm = match mm.as_slice() {
@@ -425,7 +500,10 @@ fn run_sub(sub: &str, m: &ArgMatches) -> Result<()> {
                 [a, b, c] => [*a, *b, *c],
                 _ => return Err(Error::invalid_argument("--mm takes 1 or 3 values")),
             };
-            write(&output, resample::resample_iso(&io::read(&input, &ReadOptions::default())?, mm)?)
+            write(
+                &output,
+                resample::resample_iso(&io::read(&input, &ReadOptions::default())?, mm)?,
+            )
         }
         "preview" => {
             let seg = opt_str(m, "seg").map(|p| read(Path::new(p))).transpose()?;

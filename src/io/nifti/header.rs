@@ -286,9 +286,9 @@ impl WriteHeader {
         put(&mut b, 148, &d[..d.len().min(79)]);
         put(&mut b, 252, &(self.qform_code as i16).to_le_bytes());
         put(&mut b, 254, &(self.sform_code as i16).to_le_bytes());
-        for i in 0..3 {
-            put(&mut b, 256 + 4 * i, &(self.quatern[i] as f32).to_le_bytes());
-            put(&mut b, 268 + 4 * i, &(self.qoffset[i] as f32).to_le_bytes());
+        for (i, (q, o)) in self.quatern.iter().zip(&self.qoffset).enumerate() {
+            put(&mut b, 256 + 4 * i, &(*q as f32).to_le_bytes());
+            put(&mut b, 268 + 4 * i, &(*o as f32).to_le_bytes());
         }
         for (r, row) in self.srow.iter().enumerate() {
             for (c, v) in row.iter().enumerate() {
@@ -325,9 +325,9 @@ impl WriteHeader {
         put(&mut b, 240, &d[..d.len().min(79)]);
         put(&mut b, 344, &self.qform_code.to_le_bytes());
         put(&mut b, 348, &self.sform_code.to_le_bytes());
-        for i in 0..3 {
-            put(&mut b, 352 + 8 * i, &self.quatern[i].to_le_bytes());
-            put(&mut b, 376 + 8 * i, &self.qoffset[i].to_le_bytes());
+        for (i, (q, o)) in self.quatern.iter().zip(&self.qoffset).enumerate() {
+            put(&mut b, 352 + 8 * i, &q.to_le_bytes());
+            put(&mut b, 376 + 8 * i, &o.to_le_bytes());
         }
         for (r, row) in self.srow.iter().enumerate() {
             for (c, v) in row.iter().enumerate() {

@@ -263,18 +263,25 @@ fn geometry(h: &Header, lay: &Layout, what: &str) -> Result<Geometry> {
         Source::Qform | Source::Sform => orient::lps_from_matrix(&m, lay.dims, scale),
     };
     let mut spacing = [1.0; 3];
-    for a in 0..lay.dims {
-        let p = h.pixdim[a + 1];
+    for (a, (sp, p)) in spacing
+        .iter_mut()
+        .zip(&h.pixdim[1..4])
+        .enumerate()
+        .take(lay.dims)
+    {
+        let p = *p;
         if !p.is_finite() || p == 0.0 {
             return Err(Error::invalid_geometry(format!(
                 "{what}: pixdim[{}] = {p} is not a usable voxel size (zero or not finite)",
                 a + 1
             )));
         }
-        spacing[a] = p.abs() * scale;
+        *sp = p.abs() * scale;
         if p < 0.0 {
-            for r in 0..3 {
-                direction[r * 3 + a] = -direction[r * 3 + a];
+            for row in direction.chunks_exact_mut(3) {
+                if let Some(v) = row.get_mut(a) {
+                    *v = -*v;
+                }
             }
         }
     }

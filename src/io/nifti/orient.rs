@@ -164,11 +164,7 @@ pub fn sform_matrix(h: &Header) -> Mat44 {
     if h.version == Version::Analyze || h.sform_code <= 0 {
         return m;
     }
-    for r in 0..3 {
-        for c in 0..4 {
-            m[r][c] = h.srow[r][c];
-        }
-    }
+    m[..3].copy_from_slice(&h.srow);
     m[3][3] = 1.0;
     m
 }
@@ -355,10 +351,10 @@ mod tests {
                 }
                 let (q, qfac) = direction_to_quatern(&d);
                 let m = quatern_to_mat44(q, [0.0; 3], [1.0; 3], qfac);
-                for r in 0..3 {
-                    for c in 0..3 {
+                for (r, row) in m.iter().take(3).enumerate() {
+                    for (c, v) in row.iter().take(3).enumerate() {
                         assert!(
-                            (m[r][c] - d[r * 3 + c]).abs() < 1e-6,
+                            (v - d[r * 3 + c]).abs() < 1e-6,
                             "{ax} {az} {flip}: {m:?} vs {d:?}"
                         );
                     }
