@@ -75,7 +75,7 @@ pub enum Window {
 }
 
 /// Colours of label values (RGB); label 0 is never drawn.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ColorTable {
     colors: std::collections::BTreeMap<i64, [u8; 3]>,
 }
@@ -94,14 +94,6 @@ const PALETTE: [[u8; 3]; 12] = [
     [0, 128, 128],
     [220, 190, 255],
 ];
-
-impl Default for ColorTable {
-    fn default() -> Self {
-        ColorTable {
-            colors: Default::default(),
-        }
-    }
-}
 
 impl ColorTable {
     /// The colour of `label`: from the table, else the default palette (12 distinct colours for

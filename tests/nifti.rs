@@ -176,20 +176,19 @@ fn check(name: &str, img: &DynImage, r: &Value, is_sitk: bool) -> Vec<String> {
     if !rel_close(s.min, min, 1e-7) || !rel_close(s.max, max, 1e-7) {
         bad.push(format!("min/max {}/{} vs {min}/{max}", s.min, s.max));
     }
-    let want_mean;
-    if img.pixel_type().is_float() {
+    let want_mean = if img.pixel_type().is_float() {
         let sum = r["sum"].as_f64().unwrap();
         if !rel_close(s.sum, sum, 1e-6) {
             bad.push(format!("sum {} vs {sum}", s.sum));
         }
-        want_mean = sum / s.n as f64;
+        sum / s.n as f64
     } else {
         let sum = r["sum"].as_i64().unwrap() as i128;
         if s.isum != sum {
             bad.push(format!("sum {} vs {sum}", s.isum));
         }
-        want_mean = sum as f64 / s.n as f64;
-    }
+        sum as f64 / s.n as f64
+    };
     if img.components() == 1 {
         let info = medseg::image::ImageInfo::of(img);
         if !rel_close(info.mean, want_mean, 1e-6)

@@ -1,3 +1,4 @@
+#![allow(clippy::needless_range_loop)]
 //! Preprocessing against reference tools (SimpleITK, nibabel, numpy; fixtures made by
 //! `tools/make_preprocess_fixtures.py`), property tests, and bad-input tests.
 

@@ -31,6 +31,21 @@ if [[ -x tests/c/run.sh ]]; then
   [[ -n $line ]] && passed=$((passed + $(echo "$line" | cut -d' ' -f1))) && failed=$((failed + $(echo "$line" | cut -d' ' -f3)))
 fi
 
+# CMake package: build through cargo (dev profile, reusing the build above), install into a
+# prefix, and configure/build/run a separate find_package(MedSeg) consumer.
+if command -v cmake >/dev/null && command -v ninja >/dev/null && [[ -f CMakeLists.txt ]]; then
+  ct_log=$(mktemp)
+  echo "== cmake + ctest"
+  if { cmake -S . -B build/ctest -G Ninja -DMEDSEG_CARGO_PROFILE=dev >/dev/null &&
+       cmake --build build/ctest &&
+       ctest --test-dir build/ctest --output-on-failure; } 2>&1 | tee "$ct_log"; then :; else stages_failed+=("ctest"); fi
+  line=$(grep -E 'tests passed, [0-9]+ tests failed out of' "$ct_log" | tail -1)
+  if [[ -n $line ]]; then
+    total=$(echo "$line" | sed -E 's/.*out of ([0-9]+).*/\1/'); bad=$(echo "$line" | sed -E 's/.* ([0-9]+) tests failed.*/\1/')
+    passed=$((passed + total - bad)); failed=$((failed + bad))
+  fi
+fi
+
 # Python oracle checks (SimpleITK / nibabel read what medseg wrote, and vice versa).
 cargo build --quiet --bin medseg
 for py in tests/py/*.py; do

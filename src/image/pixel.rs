@@ -203,7 +203,7 @@ impl_pixel!(f64, F64, float);
 /// multiple of the pixel size; extra bytes are an error).
 pub fn decode_buffer<T: Pixel>(bytes: &[u8], big_endian: bool) -> Result<Vec<T>> {
     let n = T::TYPE.size();
-    if bytes.len() % n != 0 {
+    if !bytes.len().is_multiple_of(n) {
         return Err(Error::format(format!(
             "{} bytes are not a whole number of {} pixels",
             bytes.len(),

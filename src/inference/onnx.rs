@@ -76,7 +76,7 @@ fn version_from(build_info: &str, path: &Path) -> String {
 
 /// Load the ONNX Runtime library (once per process) and return what was loaded.
 pub fn init_runtime(explicit: Option<&Path>) -> Result<RuntimeInfo> {
-    Ok(with_env(explicit, |l| l.info.clone())?)
+    with_env(explicit, |l| l.info.clone())
 }
 
 fn with_env<T>(explicit: Option<&Path>, f: impl FnOnce(&Loaded) -> T) -> Result<T> {

@@ -96,10 +96,10 @@ fn parse_header(d: &[u8]) -> Result<(usize, Option<usize>)> {
 /// Inflate a whole gzip file (one or more members) with at most `limit` output bytes.
 pub fn gunzip(data: &[u8], limit: u64) -> Result<Vec<u8>> {
     let (_, indexed) = parse_header(data)?;
-    if indexed.is_some() {
-        if let Some(v) = gunzip_indexed(data, limit)? {
-            return Ok(v);
-        }
+    if indexed.is_some()
+        && let Some(v) = gunzip_indexed(data, limit)?
+    {
+        return Ok(v);
     }
     if let Some(v) = gunzip_single(data, limit)? {
         return Ok(v);
@@ -249,21 +249,19 @@ fn gunzip_indexed(data: &[u8], limit: u64) -> Result<Option<Vec<u8>>> {
 pub fn gunzip_prefix(data: &[u8], out: &mut [u8]) -> Result<()> {
     check_limit(out.len() as u64, data.len(), u64::MAX)?;
     let (_, indexed) = parse_header(data)?;
-    if indexed.is_some() {
-        if let Some(members) = indexed_members(data)? {
-            let total: u64 = members.iter().map(|m| m.3 as u64).sum();
-            if total == out.len() as u64 {
-                return inflate_members(data, &members, out);
-            }
-        }
+    if indexed.is_some()
+        && let Some(members) = indexed_members(data)?
+        && members.iter().map(|m| m.3 as u64).sum::<u64>() == out.len() as u64
+    {
+        return inflate_members(data, &members, out);
     }
     let (_, isize) = trailer(data);
-    if isize as u64 == out.len() as u64 {
-        if let Some((used_in, used_out)) = raw::gzip_decompress_member(data, out) {
-            if used_out == out.len() && data[used_in..].iter().all(|&b| b == 0) {
-                return Ok(());
-            }
-        }
+    if isize as u64 == out.len() as u64
+        && let Some((used_in, used_out)) = raw::gzip_decompress_member(data, out)
+        && used_out == out.len()
+        && data[used_in..].iter().all(|&b| b == 0)
+    {
+        return Ok(());
     }
     let mut dec = flate2::read::MultiGzDecoder::new(data);
     dec.read_exact(out).map_err(|e| {
@@ -342,10 +340,10 @@ pub fn zlib_decompress(data: &[u8], expected: usize, limit: u64) -> Result<Vec<u
     check_limit(expected as u64, data.len(), limit)?;
     let mut out = vec![0u8; expected];
     let mut dec = libdeflater::Decompressor::new();
-    if let Ok(n) = dec.zlib_decompress(data, &mut out) {
-        if n == expected {
-            return Ok(out);
-        }
+    if let Ok(n) = dec.zlib_decompress(data, &mut out)
+        && n == expected
+    {
+        return Ok(out);
     }
     let mut dec = flate2::read::ZlibDecoder::new(data).take(limit.saturating_add(1));
     let mut out = Vec::new();

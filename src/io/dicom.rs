@@ -146,16 +146,8 @@ fn collect_files(path: &Path) -> Result<Vec<PathBuf>> {
             let p = entry.path();
             // Follows symbolic links (metadata, not symlink_metadata); loops are bounded by depth.
             match std::fs::metadata(&p) {
-                Ok(m) if m.is_dir() => {
-                    if p.components().count() < 64 {
-                        stack.push(p)
-                    }
-                }
-                Ok(m) if m.is_file() => {
-                    if has_dicm_preamble(&p) {
-                        out.push(p)
-                    }
-                }
+                Ok(m) if m.is_dir() && p.components().count() < 64 => stack.push(p),
+                Ok(m) if m.is_file() && has_dicm_preamble(&p) => out.push(p),
                 _ => {}
             }
         }
@@ -242,7 +234,7 @@ struct Slice {
 
 type Obj = InMemDicomObject;
 
-fn elem<'a>(obj: &'a Obj, tag: Tag) -> Option<&'a InMemElement> {
+fn elem(obj: &Obj, tag: Tag) -> Option<&InMemElement> {
     obj.element_opt(tag).ok().flatten()
 }
 
@@ -268,7 +260,7 @@ fn get_int(obj: &Obj, tag: Tag) -> Option<i64> {
 }
 
 /// First item of a sequence element.
-fn item<'a>(obj: &'a Obj, tag: Tag) -> Option<&'a Obj> {
+fn item(obj: &Obj, tag: Tag) -> Option<&Obj> {
     elem(obj, tag)
         .and_then(|e| e.items())
         .and_then(|i| i.first())
@@ -502,6 +494,7 @@ fn apply_functional_group(g: &Obj, s: &mut Slice) {
 
 /// Headers of all files (in parallel) and all their slices. Non-image objects are skipped,
 /// except for a single-file input where they are an error.
+#[allow(clippy::type_complexity)]
 fn scan(files: &[PathBuf], single: bool) -> Result<(Vec<Header>, Vec<Slice>)> {
     if files.is_empty() {
         return Err(Error::invalid_argument("no DICOM files given"));
@@ -1133,7 +1126,7 @@ fn get_frame<'a>(by_file: &'a [Option<Decoded>], s: &Slice) -> Result<(&'a Decod
     Ok((d, frame_of(d, s.frame)?))
 }
 
-fn frame_of<'a>(d: &'a Decoded, frame: usize) -> Result<&'a [u8]> {
+fn frame_of(d: &Decoded, frame: usize) -> Result<&[u8]> {
     d.data
         .get(frame * d.frame_len..(frame + 1) * d.frame_len)
         .ok_or_else(|| Error::internal(format!("frame {frame} outside the decoded pixel data")))

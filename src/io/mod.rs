@@ -14,8 +14,8 @@ pub mod analyze;
 pub mod compress;
 #[cfg(feature = "dicom")]
 pub mod dicom;
-pub mod minc;
 pub mod metaimage;
+pub mod minc;
 pub mod nifti;
 pub mod npy;
 pub mod nrrd;

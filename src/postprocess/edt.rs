@@ -260,7 +260,7 @@ mod tests {
                 s = s
                     .wrapping_mul(6364136223846793005)
                     .wrapping_add(1442695040888963407);
-                (s >> 33) % 17 == 0
+                (s >> 33).is_multiple_of(17)
             })
             .collect();
         let d = distance(&feature, shape, sp).unwrap();

@@ -173,7 +173,7 @@ mod tests {
         let p = fill_holes_per_label(&img).unwrap();
         assert_eq!(p.data()[2 + 5 * (2 + 5 * 2)], 2);
         // open a tunnel from the centre to the outside: no longer a hole
-        v[2 + 5 * (2 + 5 * 1)] = 0;
+        v[2 + 5 * (2 + 5)] = 0;
         let img = Image::new(g, v).unwrap();
         assert_eq!(fill_holes(&img).unwrap().data()[2 + 5 * (2 + 5 * 2)], 0);
     }

@@ -227,10 +227,11 @@ fn boxes<T: Pixel, U: Pixel>(gt: &[T], pred: &[U], shape: [usize; 3], max: usize
                         if let Some(k) = kb {
                             acc[k].p += 1;
                         }
-                        if ka.is_some() && ka == kb {
-                            if let Some(k) = ka {
-                                acc[k].inter += 1;
-                            }
+                        if ka.is_some()
+                            && ka == kb
+                            && let Some(k) = ka
+                        {
+                            acc[k].inter += 1;
                         }
                         for k in [ka, kb].into_iter().flatten() {
                             let bx = &mut acc[k];

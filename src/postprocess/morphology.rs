@@ -54,6 +54,7 @@ impl Structuring {
 }
 
 /// Labels present (ascending) with their bounding boxes (i, j, k inclusive).
+#[allow(clippy::type_complexity)]
 fn label_boxes<T: Pixel>(img: &Image<T>) -> Result<Vec<(T, [usize; 3], [usize; 3])>> {
     let [ni, nj, nk] = img.geometry().size;
     let data = img.data();
@@ -139,7 +140,7 @@ fn reached(
                 let st = strides[a];
                 // all line starts: indices whose coordinate along a is 0
                 for base in 0..feature.len() {
-                    if (base / st) % n != 0 {
+                    if !(base / st).is_multiple_of(n) {
                         continue;
                     }
                     // forward and backward distance (in steps) to the last feature

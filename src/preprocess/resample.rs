@@ -625,7 +625,10 @@ fn decompose_line(c: &mut [f64]) {
         let mut zn = z;
         let mut z2n = z.powi((n - 1) as i32);
         let mut sum = c[0] + z2n * c[n - 1];
-        z2n *= z2n * iz;
+        #[allow(clippy::misrefactored_assign_op)] // ITK's arithmetic, kept for bit parity
+        {
+            z2n *= z2n * iz;
+        }
         for v in c.iter().take(n - 1).skip(1) {
             sum += (zn + z2n) * v;
             zn *= z;

@@ -6,6 +6,8 @@
 //!
 //! Arrays are 1-based internally (index 0 unused) to keep the correspondence with the algorithm's
 //! description obvious.
+// A line-by-line port of FITPACK's Fortran (1-based indices kept on purpose).
+#![allow(clippy::explicit_counter_loop, clippy::manual_memcpy)]
 
 use crate::error::{Error, Result};
 

@@ -701,10 +701,9 @@ pub fn iterative_label(
         .iter()
         .zip(&discs.labels)
         .any(|(&v, &c)| v == 2 && c == top)
+        && let Some(k) = selected.iter().position(|&v| v == 2)
     {
-        if let Some(k) = selected.iter().position(|&v| v == 2) {
-            selected.remove(k);
-        }
+        selected.remove(k);
     }
     let remove5 = match p.l5s_rule {
         L5sRule::LastDisc => !seg

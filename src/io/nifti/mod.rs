@@ -405,7 +405,7 @@ impl DataSource {
                     })?;
                 let total = usize::try_from(total)
                     .map_err(|_| Error::too_large(format!("{what}: {total} bytes")))?;
-                if off as usize % sz == 0 {
+                if (off as usize).is_multiple_of(sz) {
                     // Inflate header + voxels into the typed buffer, then drop the header values.
                     let skip = off as usize / sz;
                     let mut v = vec![T::zeroed(); skip + n];

@@ -92,16 +92,13 @@ fn det3(m: &Mat44) -> f64 {
 /// element by element (vnl `is_identity(tol)`).
 fn rot_product_is_identity(a: &[[f64; 3]; 3], b: &[[f64; 3]; 3], tol: f64) -> bool {
     // a and b hold columns: a[c] is column c. Product P = A·Bᵀ, P[r][s] = Σ_c A[r][c] B[s][c].
-    for r in 0..3 {
-        for s in 0..3 {
-            let p: f64 = (0..3).map(|c| a[c][r] * b[c][s]).sum();
+    (0..3).all(|r| {
+        (0..3).all(|s| {
+            let p: f64 = a.iter().zip(b).map(|(ca, cb)| ca[r] * cb[s]).sum();
             let want = if r == s { 1.0 } else { 0.0 };
-            if (p - want).abs() > tol {
-                return false;
-            }
-        }
-    }
-    true
+            (p - want).abs() <= tol
+        })
+    })
 }
 
 fn unit_columns(m: &Mat44) -> [[f64; 3]; 3] {
@@ -192,9 +189,8 @@ pub fn choose(h: &Header, what: &str) -> Result<(Source, Mat44)> {
         && (0..4).map(|c| (s[3][c] - q[3][c]).abs()).sum::<f64>() <= 1e-7;
     let mut prefer_sform = similar;
     if (!prefer_sform || scode != XFORM_UNKNOWN) && sform_without_skew(&s) {
-        if qcode == XFORM_UNKNOWN && scode != XFORM_UNKNOWN {
-            prefer_sform = true;
-        } else if scode == XFORM_SCANNER_ANAT {
+        // No qform code with a sform code, or a scanner sform: the sform.
+        if (qcode == XFORM_UNKNOWN && scode != XFORM_UNKNOWN) || scode == XFORM_SCANNER_ANAT {
             prefer_sform = true;
         } else if qcode != XFORM_UNKNOWN && scode != XFORM_UNKNOWN {
             // "Very similar": same rotation (R_s·R_qᵀ ≈ I), same scales (sorted singular values of
