@@ -31,7 +31,7 @@ def phantom(shape=(128, 112, 48), spacing=(1.6, 1.6, 4.0)):
     liver = ((x + 35) / 40) ** 2 + ((y + 10) / 30) ** 2 + ((z + 60) / 35) ** 2 <= 1
     ct[liver] = 60
     lab[liver] = 1
-    spine = ((x) / 12) ** 2 + ((y - 45) / 12) ** 2 <= 1
+    spine = ((x) / 12) ** 2 + ((y + 45) / 12) ** 2 <= 1  # posterior (RAS y < 0)
     ct[spine & body] = 700
     lab[spine & body] = 3
     # Deterministic gentle texture (compresses well, not flat).

@@ -16,8 +16,9 @@ stage fmt cargo fmt --check
 stage clippy cargo clippy --all-targets --quiet -- -D warnings
 cargo_log=$(mktemp)
 echo "== cargo test"
-if cargo test --all-targets 2>&1 | tee "$cargo_log"; then :; else stages_failed+=("cargo test"); fi
+if cargo test --all-targets --no-fail-fast 2>&1 | tee "$cargo_log"; then :; else stages_failed+=("cargo test"); fi
 if cargo test --doc 2>&1 | tee -a "$cargo_log"; then :; else stages_failed+=("cargo test --doc"); fi
+if cargo test -p deflate-member 2>&1 | tee -a "$cargo_log"; then :; else stages_failed+=("cargo test -p deflate-member"); fi
 p=$(awk '/^test result:/ { for (i = 1; i <= NF; i++) if ($(i+1) ~ /^passed/) s += $i } END { print s + 0 }' "$cargo_log")
 f=$(awk '/^test result:/ { for (i = 1; i <= NF; i++) if ($(i+1) ~ /^failed/) s += $i } END { print s + 0 }' "$cargo_log")
 passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))

@@ -136,7 +136,7 @@ fn gunzip_single(data: &[u8], limit: u64) -> Result<Option<Vec<u8>>> {
         return Ok(None);
     }
     let mut out = vec![0u8; isize as usize];
-    match raw::gzip_decompress_member(data, &mut out) {
+    match deflate_member::gzip_decompress_member(data, &mut out) {
         // Accept only when the first member is the whole file (trailing zero padding allowed).
         Some((used_in, used_out))
             if used_out == out.len() && data[used_in..].iter().all(|&b| b == 0) =>
@@ -144,40 +144,6 @@ fn gunzip_single(data: &[u8], limit: u64) -> Result<Option<Vec<u8>>> {
             Ok(Some(out))
         }
         _ => Ok(None),
-    }
-}
-
-/// The one call into libdeflate that the `libdeflater` wrapper does not expose: inflate a single
-/// gzip member and report how many input bytes it used (needed to tell a single-member file
-/// from concatenated members whose first member happens to match the trailer).
-#[allow(unsafe_code)]
-mod raw {
-    use libdeflate_sys as sys;
-
-    /// Inflate the first gzip member of `src` into `dst`; returns (input used, output written).
-    pub fn gzip_decompress_member(src: &[u8], dst: &mut [u8]) -> Option<(usize, usize)> {
-        // SAFETY: alloc returns an owned decompressor or NULL; it is freed below on every path.
-        let d = unsafe { sys::libdeflate_alloc_decompressor() };
-        if d.is_null() {
-            return None;
-        }
-        let (mut used_in, mut used_out) = (0usize, 0usize);
-        // SAFETY: src/dst are valid slices for their lengths; the out-pointers are valid locals;
-        // libdeflate writes at most dst.len() bytes into dst.
-        let r = unsafe {
-            sys::libdeflate_gzip_decompress_ex(
-                d,
-                src.as_ptr().cast(),
-                src.len(),
-                dst.as_mut_ptr().cast(),
-                dst.len(),
-                &mut used_in,
-                &mut used_out,
-            )
-        };
-        // SAFETY: d came from libdeflate_alloc_decompressor and is not used afterwards.
-        unsafe { sys::libdeflate_free_decompressor(d) };
-        (r == sys::libdeflate_result_LIBDEFLATE_SUCCESS).then_some((used_in, used_out))
     }
 }
 
@@ -257,7 +223,7 @@ pub fn gunzip_prefix(data: &[u8], out: &mut [u8]) -> Result<()> {
     }
     let (_, isize) = trailer(data);
     if isize as u64 == out.len() as u64
-        && let Some((used_in, used_out)) = raw::gzip_decompress_member(data, out)
+        && let Some((used_in, used_out)) = deflate_member::gzip_decompress_member(data, out)
         && used_out == out.len()
         && data[used_in..].iter().all(|&b| b == 0)
     {

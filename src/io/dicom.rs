@@ -45,7 +45,7 @@
 //!     else int32 (else float64). GDCM widens signed 16-bit + intercept to int32 regardless of the
 //!     values; dcm2niix keeps int16. The values are identical;
 //!   * any fractional slope or intercept: float32 (GDCM gives float64);
-//!   * [`ReadOptions::apply_scaling`] forces float32.
+//!   * [`ReadOptions::apply_scaling`] changes nothing: the rescale is always applied.
 //! * RGB (SamplesPerPixel 3, including JPEG YBR decoded to RGB by the codec) gives a 3-component
 //!   image in the stored type; PALETTE COLOR and uncompressed YBR are refused (`Unsupported`).
 //!
@@ -1180,9 +1180,7 @@ fn load(headers: &[Header], plan: &Plan, opts: &ReadOptions) -> Result<DynImage>
         .slices
         .iter()
         .all(|s| s.slope.fract() == 0.0 && s.intercept.fract() == 0.0);
-    let out_type = if opts.apply_scaling {
-        PixelType::F32
-    } else if identity || f0.samples != 1 {
+    let out_type = if identity || f0.samples != 1 {
         f0.stored_type()
     } else if integral {
         // Range of the rescaled actual values.

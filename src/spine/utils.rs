@@ -240,7 +240,10 @@ mod tests {
         seg[d.idx(1, 1, 0)] = 63;
         let out = fill_canal(d, &seg, 2, 1, true, true).unwrap();
         assert_eq!(out[d.idx(2, 2, 0)], 1);
-        assert_eq!(out[d.idx(1, 1, 0)], 2); // inside both extents
+        // (1, 1): its row y = 1 holds K only at x = 2, so it lies outside the x-extent and keeps
+        // its label; (2, 1) and the other ring voxels stay canal.
+        assert_eq!(out[d.idx(1, 1, 0)], 63);
+        assert_eq!(out[d.idx(2, 1, 0)], 2);
         assert_eq!(out[d.idx(0, 0, 0)], 0);
     }
 

@@ -19,13 +19,27 @@ pub fn commands() -> Vec<Command> {
             ),
         Command::new("convert")
             .about("Convert between formats (chosen by extension); geometry is kept exactly")
+            .long_about(
+                "Convert between formats (chosen by extension); geometry is kept exactly. \
+                 Intensity scaling stored in the input (NIfTI scl_slope/scl_inter) is applied, so \
+                 the output holds the same values SimpleITK reads from the input (float32 when \
+                 the scaling is not the identity); --raw keeps the stored values instead.",
+            )
             .arg(Arg::new("input").required(true))
             .arg(Arg::new("output").required(true))
+            .arg(
+                Arg::new("raw")
+                    .long("raw")
+                    .action(ArgAction::SetTrue)
+                    .help("keep the stored values and type, dropping the input's intensity scaling"),
+            )
             .arg(
                 Arg::new("scaled")
                     .long("scaled")
                     .action(ArgAction::SetTrue)
-                    .help("apply intensity scaling and write float32"),
+                    .conflicts_with("raw")
+                    .hide(true)
+                    .help("apply intensity scaling (the default)"),
             )
             .arg(Arg::new("level").long("level").help("compression level 1-12 for compressed outputs"))
             .arg(
@@ -68,7 +82,11 @@ fn info(m: &ArgMatches) -> Result<()> {
 fn convert(m: &ArgMatches) -> Result<()> {
     let input = path(m, "input")?;
     let output = path(m, "output")?;
-    let img = io::read(&input, &read_opts(m))?;
+    let read = ReadOptions {
+        apply_scaling: !flag(m, "raw"),
+        ..read_opts(m)
+    };
+    let img = io::read(&input, &read)?;
     let opts = WriteOptions {
         compression_level: crate::common::opt_parse(m, "level")?,
     };
