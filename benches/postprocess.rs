@@ -1,7 +1,7 @@
 //! Post-processing benchmarks (in-memory operations, no file I/O).
 //!
 //! Inputs: the peer harness volumes when present (`BENCH_DATA`, default `/dev/shm/bench`:
-//! `labels.nii`, `seg_gt.nii`, `seg_pred.nii`, made by `/work/shared/bench/gen_data.py --only
+//! `labels.nii`, `seg_gt.nii`, `seg_pred.nii`, made by `../shared/bench/gen_data.py --only
 //! labels,seg`), else a synthetic 512×512×300 label volume of random boxes so that the bench
 //! always runs. `cargo bench --bench postprocess`.
 
