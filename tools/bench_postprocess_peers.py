@@ -1,14 +1,14 @@
 #!/usr/bin/env python3
-"""Paired timing of medseg's post-processing CLI against the peer tools of /work/shared/bench.
+"""Paired timing of medseg's post-processing CLI against the peer tools of ../shared/bench.
 
 Runs, alternately (A-B-A-B), the peer script and `medseg` on the same inputs and prints medians of
 the inner operation time (`op_ms` from each tool's BENCH line; medseg prints it when MEDSEG_BENCH
 is set) and of the whole-process wall time. Peers do not write their result; medseg always writes
 its output file (to tmpfs), so its wall includes a save the peers' does not.
 
-    BENCH_DATA=/dev/shm/bench python gen_data.py --only labels,seg      # in /work/shared/bench
+    BENCH_DATA=/dev/shm/bench python gen_data.py --only labels,seg      # in ../shared/bench
     BENCH_DATA=/dev/shm/bench <peer venv>/bin/python tools/bench_postprocess_peers.py \
-        --medseg target/release/medseg --bench /work/shared/bench -n 5
+        --medseg target/release/medseg --bench ../shared/bench -n 5
 """
 import argparse
 import os
@@ -32,7 +32,7 @@ def run(argv, env):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--medseg", required=True)
-    ap.add_argument("--bench", default="/work/shared/bench")
+    ap.add_argument("--bench", default="../shared/bench")
     ap.add_argument("-n", type=int, default=5)
     ap.add_argument("-k", default="", help="regex on the operation name")
     a = ap.parse_args()

@@ -21,7 +21,7 @@ import nrrd
 import SimpleITK as sitk
 
 OUT = os.path.join(os.path.dirname(__file__), "..", "tests", "fixtures", "formats")
-MEDSAM = "/work/shared/oracles/medsam/out/cases"
+MEDSAM = "../shared/oracles/medsam/out/cases"
 
 
 def rot(ax, ay, az):

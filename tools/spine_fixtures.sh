@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Copy the small TotalSpineSeg oracle files the spine tests need into tests/fixtures/spine/ and
 # regenerate the golden manifest (hashes of every reference stage output).
-# Usage: tools/spine_fixtures.sh [ORACLE_OUT_DIR]   (default /work/shared/oracles/totalspineseg/out)
+# Usage: tools/spine_fixtures.sh [ORACLE_OUT_DIR]   (default ../shared/oracles/totalspineseg/out)
 set -euo pipefail
-ORACLE=${1:-/work/shared/oracles/totalspineseg/out}
+ORACLE=${1:-../shared/oracles/totalspineseg/out}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 DST=$ROOT/tests/fixtures/spine
 CASES="cervical lumbar cervical_missing_disc thoracic thoracic_with_localizer"
