@@ -613,12 +613,8 @@ fn resolve_data_file(dir: &Path, name: &str) -> Result<PathBuf> {
             "NRRD: multi-file data ('data file: {name}') is not supported"
         )));
     }
-    let p = Path::new(name);
-    Ok(if p.is_absolute() {
-        p.to_path_buf()
-    } else {
-        dir.join(p)
-    })
+    // `join` keeps an absolute name as it is.
+    Ok(dir.join(name))
 }
 
 fn read_impl(bytes: &[u8], dir: Option<&Path>, opts: &ReadOptions) -> Result<DynImage> {
