@@ -188,11 +188,120 @@ typedef enum medseg_pixel_type {
 } medseg_pixel_type;
 
 /**
+ * Which pipeline a model folder is run with (`medseg_model_options.pipeline`).
+ */
+typedef enum medseg_pipeline {
+    /**
+     * Decided from the folder (today: nnU-Net).
+     */
+    MEDSEG_PIPELINE_AUTO = 0,
+    /**
+     * One nnU-Net model (a medseg manifest folder or an nnU-Net results folder with ONNX folds).
+     */
+    MEDSEG_PIPELINE_NNUNET = 1,
+    /**
+     * TotalSpineSeg's two-step chain (not available through the C API in this build).
+     */
+    MEDSEG_PIPELINE_TOTALSPINESEG = 2,
+} medseg_pipeline;
+
+/**
+ * Log levels passed to a `medseg_log_callback` (as `uint32_t`).
+ */
+typedef enum medseg_log_level {
+    /**
+     * A failure the host should show.
+     */
+    MEDSEG_LOG_LEVEL_ERROR = 1,
+    /**
+     * Something that did not fail but may not be what the caller wanted (e.g. a device fallback).
+     */
+    MEDSEG_LOG_LEVEL_WARNING = 2,
+    /**
+     * Progress of a run (model loaded, device used).
+     */
+    MEDSEG_LOG_LEVEL_INFO = 3,
+    /**
+     * Details for debugging.
+     */
+    MEDSEG_LOG_LEVEL_DEBUG = 4,
+} medseg_log_level;
+
+/**
+ * Interpolation numbers for `medseg_resample` (as `uint32_t`).
+ */
+typedef enum medseg_interpolation {
+    /**
+     * Nearest neighbour.
+     */
+    MEDSEG_INTERPOLATION_NEAREST = 0,
+    /**
+     * Trilinear.
+     */
+    MEDSEG_INTERPOLATION_LINEAR = 1,
+    /**
+     * Cubic B-spline (ITK order 3, prefiltered).
+     */
+    MEDSEG_INTERPOLATION_BSPLINE = 2,
+    /**
+     * Per-label linear then argmax (label maps).
+     */
+    MEDSEG_INTERPOLATION_LABEL = 3,
+} medseg_interpolation;
+
+/**
+ * Normalisation methods for `medseg_normalize_options.method` (as `uint32_t`).
+ */
+typedef enum medseg_normalize_method {
+    /**
+     * Window: `p[0]` level, `p[1]` width (> 0); clipped to the window, rescaled to [0, 1].
+     */
+    MEDSEG_NORMALIZE_METHOD_WINDOW = 1,
+    /**
+     * Percentile: `p[0]` lower, `p[1]` upper percentile (0–100); clipped, rescaled to [0, 1]
+     * (with `nonzero_only`, percentiles of the positive voxels and zeros stay 0).
+     */
+    MEDSEG_NORMALIZE_METHOD_PERCENTILE = 2,
+    /**
+     * Z-score: `(x - mean) / std` (with `nonzero_only`, statistics of and changes to the
+     * non-zero voxels only).
+     */
+    MEDSEG_NORMALIZE_METHOD_ZSCORE = 3,
+    /**
+     * nnU-Net CT: clip to [`p[2]`, `p[3]`] (percentiles 0.5 / 99.5), then `(x - p[0]) / p[1]`
+     * (foreground mean and standard deviation).
+     */
+    MEDSEG_NORMALIZE_METHOD_NNUNET_CT = 4,
+} medseg_normalize_method;
+
+/**
+ * Parameter sets of the spine functions (as `uint32_t`).
+ */
+typedef enum medseg_spine_preset {
+    /**
+     * inference.py step 1 (step-1 model labels: discs 1–5, sacrum 6, vertebrae 7, canal 8,
+     * cord 9).
+     */
+    MEDSEG_SPINE_PRESET_STEP1 = 1,
+    /**
+     * inference.py step 2 (step-2 model labels: discs 1–5, vertebrae 6–9, canal 10, cord 11).
+     */
+    MEDSEG_SPINE_PRESET_STEP2 = 2,
+} medseg_spine_preset;
+
+/**
  * An image owned by medseg: voxels, pixel type, components and geometry. Create it with
  * `medseg_image_read` or `medseg_image_from_view`; release it with `medseg_image_free`.
  * Immutable once created, so one image may be used from several threads at once.
  */
 typedef struct medseg_image medseg_image;
+
+/**
+ * A loaded segmentation model: networks, preprocessing plan, labels and the run options given
+ * at load. Immutable after `medseg_model_load`, so one handle may be used by several threads at
+ * once (each `medseg_predict` keeps its own run state). Release with `medseg_model_free`.
+ */
+typedef struct medseg_model medseg_model;
 
 /**
  * The grid of an image, in LPS physical space (millimetres).
@@ -255,6 +364,137 @@ typedef struct medseg_image_view {
      */
     struct medseg_geometry geometry;
 } medseg_image_view;
+
+/**
+ * Receives medseg's log messages.
+ *
+ * * `userdata`: the pointer given to `medseg_set_log_callback`, passed back unchanged.
+ * * `level`: a `medseg_log_level` number (1 error, 2 warning, 3 info, 4 debug).
+ * * `message`: NUL-terminated UTF-8, owned by medseg and valid only during the call.
+ *
+ * Called on whichever thread produced the message (several at once when several threads run
+ * medseg), so it must be thread-safe. It must not unwind (throw) into medseg.
+ */
+typedef void (*medseg_log_callback)(void *userdata, uint32_t level, const char *message);
+
+/**
+ * Options of `medseg_model_load`. Always start from `medseg_model_options_init`, which sets
+ * `struct_size` and every default, then change the fields you need. The strings are borrowed
+ * only during `medseg_model_load` (they are copied).
+ */
+typedef struct medseg_model_options {
+    /**
+     * `sizeof(medseg_model_options)`, set by `medseg_model_options_init`.
+     */
+    size_t struct_size;
+    /**
+     * A `medseg_pipeline` number; default `MEDSEG_PIPELINE_AUTO`.
+     */
+    uint32_t pipeline;
+    /**
+     * `"cpu"` (NULL means `"cpu"`), `"cuda"`, `"cuda:N"`, `"tensorrt:N"` or `"auto"` (the first
+     * GPU, else the CPU with a warning through the log callback).
+     */
+    const char *device;
+    /**
+     * ONNX Runtime intra-op threads per run; 0 = ONNX Runtime's default.
+     */
+    uint32_t threads;
+    /**
+     * Test-time mirroring (when the model allows it); default true.
+     */
+    bool tta;
+    /**
+     * Sliding-window step as a fraction of the patch, in (0, 1]; 0 = the model's default.
+     */
+    double step_size;
+    /**
+     * nnU-Net's float16 accumulation (bit-level parity with nnU-Net); default false.
+     */
+    bool parity;
+    /**
+     * Comma-separated fold names (`"0,1"`, `"all"`); NULL = every fold of the model.
+     */
+    const char *folds;
+    /**
+     * Explicit ONNX Runtime library file; NULL = the search order (`MEDSEG_ORT_DYLIB`,
+     * `ORT_DYLIB_PATH`, the project's `third_party/onnxruntime/lib`, …). One runtime per process.
+     */
+    const char *runtime_path;
+} medseg_model_options;
+
+/**
+ * Progress of a long call.
+ *
+ * * `userdata`: the pointer given with the callback, passed back unchanged.
+ * * `fraction`: in [0, 1], non-decreasing within a call.
+ * * `stage`: NUL-terminated name of the current stage, valid only during the call.
+ *
+ * Called on the thread that made the call. Return `true` to continue, `false` to cancel: the
+ * call then returns `MEDSEG_STATUS_CANCELLED` and writes no output. Must not unwind (throw).
+ */
+typedef bool (*medseg_progress_callback)(void *userdata, double fraction, const char *stage);
+
+/**
+ * A borrowed, writable image buffer described by the caller (typically the output buffer an ITK
+ * filter or a Slicer volume already allocated). Same layout and rules as `medseg_image_view`:
+ * element (i, j, k, component c) is at element offset
+ * `i*strides[0] + j*strides[1] + k*strides[2] + c` from `data`; all-zero strides mean
+ * contiguous; every addressed element must lie within `len_bytes`.
+ *
+ * medseg writes through `data` only during the call it is passed to, only when that call
+ * succeeds, and never keeps the pointer. Elements between strided voxels are never touched. The
+ * buffer must not overlap any input buffer of the same call (`MEDSEG_STATUS_INVALID_ARGUMENT`).
+ */
+typedef struct medseg_image_view_mut {
+    /**
+     * First element (voxel (0, 0, 0), component 0), aligned for the pixel type. Not NULL.
+     */
+    void *data;
+    /**
+     * Number of writable bytes from `data` (a multiple of the pixel size).
+     */
+    size_t len_bytes;
+    /**
+     * A `medseg_pixel_type` number (other values give `MEDSEG_STATUS_PIXEL_TYPE`).
+     */
+    uint32_t pixel_type;
+    /**
+     * Values per voxel (1 for the label maps and intensity images medseg writes).
+     */
+    size_t components;
+    /**
+     * Element strides along i, j, k; all zero for contiguous.
+     */
+    size_t strides[3];
+    /**
+     * The grid (LPS); must equal the input's grid where the function says so.
+     */
+    struct medseg_geometry geometry;
+} medseg_image_view_mut;
+
+/**
+ * Options of `medseg_normalize`. Start from `medseg_normalize_options_init` (sets
+ * `struct_size` and the defaults), then set `method` and its parameters.
+ */
+typedef struct medseg_normalize_options {
+    /**
+     * `sizeof(medseg_normalize_options)`, set by `medseg_normalize_options_init`.
+     */
+    size_t struct_size;
+    /**
+     * A `medseg_normalize_method` number; default `MEDSEG_NORMALIZE_METHOD_ZSCORE`.
+     */
+    uint32_t method;
+    /**
+     * Method parameters (see `medseg_normalize_method`); unused entries are ignored.
+     */
+    double p[4];
+    /**
+     * Restrict statistics to non-zero voxels (percentile, z-score); default false.
+     */
+    bool nonzero_only;
+} medseg_normalize_options;
 
 #ifdef __cplusplus
 extern "C" {
@@ -401,6 +641,344 @@ enum medseg_status medseg_image_data(const struct medseg_image *image,
  */
 enum medseg_status medseg_image_from_view(const struct medseg_image_view *view,
                                           struct medseg_image **out);
+
+/**
+ * Install (or, with `callback` NULL, remove) the process-wide log callback. Replaces any
+ * earlier one; calls already running may still deliver to the old one.
+ *
+ * * `callback`: called for every message at any level (filter in the callback); may be NULL.
+ * * `userdata`: passed back to `callback` unchanged; medseg never dereferences or frees it. It
+ *   must stay valid until the callback is replaced or removed.
+ *
+ * The callback runs on the thread that produced the message and must be thread-safe. The
+ * library never prints; without a callback, messages are dropped.
+ *
+ * # Safety
+ * `callback` must be NULL or a function callable with the documented arguments from any
+ * thread for as long as it is installed.
+ */
+void medseg_set_log_callback(medseg_log_callback callback, void *userdata);
+
+/**
+ * Fill `*options` with the defaults: `struct_size = sizeof(medseg_model_options)`, pipeline
+ * AUTO, device NULL (CPU), threads 0 (ONNX Runtime's default), TTA on, step size 0 (the
+ * model's), parity off, folds NULL (all), runtime_path NULL (search order).
+ *
+ * Returns `MEDSEG_STATUS_NULL_ARGUMENT` if `options` is NULL.
+ *
+ * # Safety
+ * `options` must be NULL or writable.
+ */
+enum medseg_status medseg_model_options_init(struct medseg_model_options *options);
+
+/**
+ * Load a model folder (a medseg manifest folder, or an nnU-Net results folder whose folds have
+ * exported ONNX networks) and check it: manifest, plan, folds, and that the ONNX Runtime
+ * library can be loaded. Networks are opened per `medseg_predict` call.
+ *
+ * * `model_dir`: NUL-terminated folder name; borrowed for the call.
+ * * `options`: NULL for the defaults, else initialised with `medseg_model_options_init`;
+ *   borrowed for the call (its strings are copied).
+ * * `out`: receives the new model, owned by the caller (release with `medseg_model_free`). Set
+ *   to NULL on entry, written only on success.
+ *
+ * Returns `NULL_ARGUMENT`; `INVALID_ARGUMENT` (struct_size, pipeline number, device name, step
+ * size, fold list); `MODEL` (folder, manifest, folds; a TotalSpineSeg folder needs `step1/` and
+ * `step2/`);
+ * `RUNTIME` (ONNX Runtime missing or a different one already loaded); `IO`.
+ *
+ * # Safety
+ * `model_dir` must be NULL or NUL-terminated; `options` NULL or a valid options struct whose
+ * strings are NULL or NUL-terminated; `out` NULL or writable.
+ */
+enum medseg_status medseg_model_load(const char *model_dir,
+                                     const struct medseg_model_options *options,
+                                     struct medseg_model **out);
+
+/**
+ * Release a model. NULL is allowed and does nothing; a pointer that is not a live model (double
+ * free, foreign pointer) is ignored and reported in `medseg_last_error_message`. Label names
+ * obtained from `medseg_model_label` become invalid. Must not run while another thread uses the
+ * model.
+ *
+ * # Safety
+ * `model` must be NULL or a pointer returned by medseg.
+ */
+void medseg_model_free(struct medseg_model *model);
+
+/**
+ * The number of input channels the model takes, into `*out` (written only on success). The
+ * input view of `medseg_predict` must have this many components.
+ *
+ * # Safety
+ * `model` must be NULL or a pointer returned by medseg; `out` NULL or writable.
+ */
+enum medseg_status medseg_model_input_channels(const struct medseg_model *model, size_t *out);
+
+/**
+ * The number of entries in the model's label table, background included, into `*out` (written
+ * only on success). Entries are read with `medseg_model_label`.
+ *
+ * # Safety
+ * `model` must be NULL or a pointer returned by medseg; `out` NULL or writable.
+ */
+enum medseg_status medseg_model_label_count(const struct medseg_model *model, size_t *out);
+
+/**
+ * Entry `index` (0-based, background first) of the model's label table.
+ *
+ * * `value`: receives the value the label has in the label map. May be NULL (not wanted).
+ * * `name`: receives the label's name, NUL-terminated UTF-8, owned by the model and valid until
+ *   `medseg_model_free`; never free it. May be NULL (not wanted).
+ * * `rgb`: receives the display colour (3 bytes: red, green, blue). May be NULL (not wanted).
+ *
+ * Outputs are written only on success. Returns `NULL_ARGUMENT` (model), `INVALID_HANDLE`,
+ * `INVALID_ARGUMENT` (index ≥ `medseg_model_label_count`).
+ *
+ * # Safety
+ * `model` must be NULL or a pointer returned by medseg; `value`, `name` NULL or writable; `rgb`
+ * NULL or writable for 3 bytes.
+ */
+enum medseg_status medseg_model_label(const struct medseg_model *model,
+                                      size_t index,
+                                      uint32_t *value,
+                                      const char **name,
+                                      uint8_t *rgb);
+
+/**
+ * Segment one image with the model and write the label map into the caller's buffer.
+ *
+ * * `model`: a loaded model; borrowed for the call. Several threads may predict with the same
+ *   model at once.
+ * * `input`: the image, borrowed for the call; `components` must equal
+ *   `medseg_model_input_channels` (one component per channel); any pixel type.
+ * * `progress`: NULL, or called on this thread with fractions in [0, 1]; returning false
+ *   cancels: the call returns `MEDSEG_STATUS_CANCELLED` and `output` is left untouched.
+ * * `userdata`: passed to `progress` unchanged; may be NULL.
+ * * `output`: the caller's buffer for the label map: the input's grid, 1 component, pixel type
+ *   U8 or U16 (U16 needed when a label value exceeds 255); must not overlap the input. Written
+ *   only on success, with its strides.
+ *
+ * Warnings the run produces (e.g. a device fallback) go to the log callback.
+ *
+ * Returns `NULL_ARGUMENT`, `INVALID_HANDLE`, `PIXEL_TYPE`, `MISMATCH` (channels, grid,
+ * components), `INVALID_ARGUMENT` (overlap, bad view), `RUNTIME`, `DEVICE`, `MODEL`,
+ * `CANCELLED`, `CONTENT`.
+ *
+ * # Safety
+ * `model` must be NULL or a pointer returned by medseg; `input` NULL or a view readable as
+ * described; `output` NULL or a view writable as described and not used by anyone else during
+ * the call; `progress` NULL or callable with `userdata`.
+ */
+enum medseg_status medseg_predict(const struct medseg_model *model,
+                                  const struct medseg_image_view *input,
+                                  medseg_progress_callback progress,
+                                  void *userdata,
+                                  const struct medseg_image_view_mut *output);
+
+/**
+ * Label the connected components of a label image (equal non-zero values connect; 0 is
+ * background) and write the component numbers (1..count, scan order) into `output`.
+ *
+ * * `input`: scalar label image, any pixel type; borrowed for the call.
+ * * `connectivity`: 6, 18 or 26 (4 or 8 for 2-D images, `size[2] == 1`).
+ * * `output`: the input's grid, 1 component, U16 or U32 (U16 fails with `TOO_LARGE` above
+ *   65 535 components); written only on success.
+ * * `count`: receives the number of components; may be NULL. Set to 0 on entry.
+ *
+ * # Safety
+ * `input` NULL or a readable view; `output` NULL or a writable view not overlapping the input;
+ * `count` NULL or writable.
+ */
+enum medseg_status medseg_connected_components(const struct medseg_image_view *input,
+                                               uint32_t connectivity,
+                                               const struct medseg_image_view_mut *output,
+                                               size_t *count);
+
+/**
+ * Keep the largest connected component and clear the rest (kept voxels keep their values).
+ *
+ * * `per_label`: true = the largest component of each label value; false = non-zero voxels are
+ *   connected regardless of value and the single largest component is kept.
+ * * `connectivity`: 6, 18 or 26 (4 or 8 for 2-D images).
+ * * `output`: the input's grid, 1 component, the input's pixel type; written only on success.
+ *
+ * # Safety
+ * `input` NULL or a readable view; `output` NULL or a writable view not overlapping the input.
+ */
+enum medseg_status medseg_largest_component(const struct medseg_image_view *input,
+                                            uint32_t connectivity,
+                                            bool per_label,
+                                            const struct medseg_image_view_mut *output);
+
+/**
+ * Remove connected components (equal non-zero values connect) smaller than `min_size`.
+ *
+ * * `min_size`: finite, ≥ 0; in voxels, or in mm³ when `size_in_mm3` is true. Components with
+ *   at least this size are kept with their values.
+ * * `connectivity`: 6, 18 or 26 (4 or 8 for 2-D images).
+ * * `output`: the input's grid, 1 component, the input's pixel type; written only on success.
+ *
+ * # Safety
+ * `input` NULL or a readable view; `output` NULL or a writable view not overlapping the input.
+ */
+enum medseg_status medseg_remove_small(const struct medseg_image_view *input,
+                                       uint32_t connectivity,
+                                       double min_size,
+                                       bool size_in_mm3,
+                                       const struct medseg_image_view_mut *output);
+
+/**
+ * Fill holes (background regions not connected to the image border).
+ *
+ * * `per_label`: true = per label value (background enclosed by one label gets that label;
+ *   other labels never change), output in the input's pixel type; false = a 0/1 mask of the
+ *   non-zero voxels plus their holes, output in any pixel type.
+ * * `output`: the input's grid, 1 component; written only on success.
+ *
+ * # Safety
+ * `input` NULL or a readable view; `output` NULL or a writable view not overlapping the input.
+ */
+enum medseg_status medseg_fill_holes(const struct medseg_image_view *input,
+                                     bool per_label,
+                                     const struct medseg_image_view_mut *output);
+
+/**
+ * Relabel through a JSON label map: `{"map": {"1": 2, "7": 0}, "unmapped": "keep" | "remove",
+ * "renumber": false}` (a bare `{"1": 2}` is the map alone); see `medseg relabel --help`.
+ *
+ * * `map_json`: NUL-terminated UTF-8 JSON, borrowed for the call.
+ * * `output`: the input's grid, 1 component, the input's pixel type; written only on success.
+ *
+ * Returns `INVALID_ARGUMENT` for malformed JSON or values that do not fit the pixel type.
+ *
+ * # Safety
+ * `input` NULL or a readable view; `map_json` NULL or NUL-terminated; `output` NULL or a
+ * writable view not overlapping the input.
+ */
+enum medseg_status medseg_relabel(const struct medseg_image_view *input,
+                                  const char *map_json,
+                                  const struct medseg_image_view_mut *output);
+
+/**
+ * Fill `*options` with the defaults: `struct_size = sizeof(medseg_normalize_options)`, method
+ * Z-score, `p` all 0, `nonzero_only` false.
+ *
+ * # Safety
+ * `options` must be NULL or writable.
+ */
+enum medseg_status medseg_normalize_options_init(struct medseg_normalize_options *options);
+
+/**
+ * Normalise intensities (see `medseg_normalize_method` for each method and its parameters).
+ *
+ * * `options`: initialised with `medseg_normalize_options_init`; borrowed for the call.
+ * * `output`: the input's grid, 1 component, F32; written only on success.
+ *
+ * Returns `INVALID_ARGUMENT` for an unknown method, an uninitialised `struct_size` or bad
+ * parameters; `CONTENT` when `nonzero_only` selects no voxel.
+ *
+ * # Safety
+ * `input` NULL or a readable view; `options` NULL or an initialised struct; `output` NULL or a
+ * writable view not overlapping the input.
+ */
+enum medseg_status medseg_normalize(const struct medseg_image_view *input,
+                                    const struct medseg_normalize_options *options,
+                                    const struct medseg_image_view_mut *output);
+
+/**
+ * Resample onto a new spacing with ITK's conventions: same origin and direction, size
+ * `round(n · spacing / new_spacing)` per axis (half to even, at least 1), outside voxels 0.
+ *
+ * * `spacing`: 3 positive finite numbers (mm along i, j, k); borrowed for the call.
+ * * `interpolation`: a `medseg_interpolation` number.
+ * * `out`: receives a new image owned by the caller (release with `medseg_image_free`); set to
+ *   NULL on entry, written only on success. Its pixel type is the input's.
+ *
+ * # Safety
+ * `input` NULL or a readable view; `spacing` NULL or 3 readable doubles; `out` NULL or writable.
+ */
+enum medseg_status medseg_resample(const struct medseg_image_view *input,
+                                   const double *spacing,
+                                   uint32_t interpolation,
+                                   struct medseg_image **out);
+
+/**
+ * Reorient (permute and flip axes, no interpolation) so that the index axes point towards the
+ * letters of `axcodes`: `"RAS"`, `"LPS"`, `"PIR"`, … (L/R, P/A, S/I; case-insensitive), or
+ * `"canonical"` (= `"RAS"`, nibabel's closest canonical). Physical positions are unchanged.
+ *
+ * * `out`: receives a new image owned by the caller (release with `medseg_image_free`); set to
+ *   NULL on entry, written only on success.
+ *
+ * # Safety
+ * `input` NULL or a readable view; `axcodes` NULL or NUL-terminated; `out` NULL or writable.
+ */
+enum medseg_status medseg_reorient(const struct medseg_image_view *input,
+                                   const char *axcodes,
+                                   struct medseg_image **out);
+
+/**
+ * TotalSpineSeg `largest_component` as inference.py calls it (binarised, dilation 5 voxels):
+ * keeps the voxels of the largest connected structure. Same parameters for both presets.
+ *
+ * * `seg`: a label map (values rounded to 0–255); borrowed for the call.
+ * * `preset`: a `medseg_spine_preset` number.
+ * * `output`: the input's grid, 1 component, U8; written only on success.
+ *
+ * # Safety
+ * `seg` NULL or a readable view; `output` NULL or a writable view not overlapping `seg`.
+ */
+enum medseg_status medseg_spine_largest_component(const struct medseg_image_view *seg,
+                                                  uint32_t preset,
+                                                  const struct medseg_image_view_mut *output);
+
+/**
+ * TotalSpineSeg `iterative_label` with the preset's parameters: numbers discs and vertebrae
+ * from the landmark discs (or from `localizer`), maps canal → 2, cord → 1, sacrum → 50.
+ *
+ * * `seg`: the preset's model output (after `medseg_spine_largest_component`); borrowed.
+ * * `localizer`: NULL, or a labelled localizer segmentation (any grid; resampled onto `seg`'s
+ *   grid by nearest neighbour); borrowed for the call.
+ * * `output`: `seg`'s grid, 1 component, U8; written only on success.
+ *
+ * Returns `CONTENT` when no landmark anchors the numbering.
+ *
+ * # Safety
+ * `seg`, `localizer` NULL or readable views; `output` NULL or a writable view not overlapping
+ * them.
+ */
+enum medseg_status medseg_spine_iterative_label(const struct medseg_image_view *seg,
+                                                uint32_t preset,
+                                                const struct medseg_image_view *localizer,
+                                                const struct medseg_image_view_mut *output);
+
+/**
+ * TotalSpineSeg `fill_canal` as inference.py calls it (canal 2, cord 1, largest canal and cord
+ * only): fills the canal around the cord. Same parameters for both presets.
+ *
+ * * `seg`: output of `medseg_spine_iterative_label`; borrowed for the call.
+ * * `output`: `seg`'s grid, 1 component, U8; written only on success.
+ *
+ * # Safety
+ * `seg` NULL or a readable view; `output` NULL or a writable view not overlapping `seg`.
+ */
+enum medseg_status medseg_spine_fill_canal(const struct medseg_image_view *seg,
+                                           uint32_t preset,
+                                           const struct medseg_image_view_mut *output);
+
+/**
+ * TotalSpineSeg `extract_levels` with inference.py's parameters: one voxel per vertebral level
+ * on the canal's posterior edge, valued by level (C1 = 1, C2 = 2, …).
+ *
+ * * `seg`: a labelled step-1 output (after `medseg_spine_fill_canal`); borrowed for the call.
+ * * `output`: `seg`'s grid, 1 component, U8; written only on success.
+ *
+ * # Safety
+ * `seg` NULL or a readable view; `output` NULL or a writable view not overlapping `seg`.
+ */
+enum medseg_status medseg_spine_extract_levels(const struct medseg_image_view *seg,
+                                               const struct medseg_image_view_mut *output);
 
 /**
  * The library version, `"MAJOR.MINOR.PATCH"` (equal to the header's `MEDSEG_VERSION_*` macros

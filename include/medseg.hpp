@@ -1,14 +1,23 @@
 /*
  * medseg.hpp: header-only C++ owners over the medseg C API (medseg.h). C++14.
  *
- *  - medseg::Image owns a medseg_image (move-only; released in the destructor).
+ *  - medseg::Image owns a medseg_image, medseg::Model a medseg_model (move-only; released in
+ *    the destructor). A Model may be shared by reference between threads (const methods).
  *  - Every failing C call becomes a medseg::Error (a std::runtime_error carrying the
- *    medseg_status and the library's message).
+ *    medseg_status and the library's message); a cancelled run throws one with
+ *    MEDSEG_STATUS_CANCELLED.
+ *  - medseg::view / medseg::view_mut describe caller buffers (no copy); the processing helpers
+ *    write into a caller buffer or return a new medseg::Image.
  *  - Nothing here allocates library memory that the caller must free by hand.
  *
  *     medseg::Image img = medseg::Image::read("ct.nii.gz");
  *     medseg_geometry g = img.geometry();
  *     const std::int16_t *voxels = img.data<std::int16_t>();
+ *
+ *     medseg::Model model = medseg::Model::load("models/organs");
+ *     std::vector<std::uint8_t> labels(n);
+ *     model.predict(medseg::view(ct.data(), ct.size(), g), medseg::view_mut(labels.data(), n, g),
+ *                   [](double f, const char *) { return f >= 0.0; });
  */
 #ifndef MEDSEG_HPP
 #define MEDSEG_HPP
@@ -18,9 +27,12 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <exception>
+#include <functional>
 #include <stdexcept>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace medseg {
 
@@ -226,6 +238,261 @@ class Image {
   private:
     medseg_image *handle_ = nullptr;
 };
+
+/// A borrowed read-only view of `count` values of T (the whole strided extent) on `geometry`.
+/// `strides` in elements; all zero means contiguous. Nothing is copied; the buffer must outlive
+/// the calls the view is passed to.
+template <class T>
+inline medseg_image_view view(const T *data, std::size_t count, const medseg_geometry &geometry,
+                              std::size_t components = 1,
+                              std::array<std::size_t, 3> strides = {{0, 0, 0}}) {
+    medseg_image_view v{};
+    v.data = data;
+    v.len_bytes = count * sizeof(T);
+    v.pixel_type = pixel_type_of<T>::value;
+    v.components = components;
+    for (std::size_t a = 0; a < 3; ++a) {
+        v.strides[a] = strides[a];
+    }
+    v.geometry = geometry;
+    return v;
+}
+
+/// A borrowed writable view of `count` values of T (see medseg::view).
+template <class T>
+inline medseg_image_view_mut view_mut(T *data, std::size_t count, const medseg_geometry &geometry,
+                                      std::size_t components = 1,
+                                      std::array<std::size_t, 3> strides = {{0, 0, 0}}) {
+    medseg_image_view_mut v{};
+    v.data = data;
+    v.len_bytes = count * sizeof(T);
+    v.pixel_type = pixel_type_of<T>::value;
+    v.components = components;
+    for (std::size_t a = 0; a < 3; ++a) {
+        v.strides[a] = strides[a];
+    }
+    v.geometry = geometry;
+    return v;
+}
+
+/// Model options with the library's defaults (medseg_model_options_init); change fields after.
+/// The strings are borrowed until Model::load returns.
+inline medseg_model_options model_options() {
+    medseg_model_options o{};
+    check(medseg_model_options_init(&o));
+    return o;
+}
+
+/// Progress callback of the C++ layer: (fraction in [0, 1], stage) -> keep going. An exception
+/// it throws cancels the run and is rethrown from the call that took it.
+using Progress = std::function<bool(double, const char *)>;
+
+namespace detail {
+struct ProgressBridge {
+    const Progress *fn;
+    std::exception_ptr error;
+};
+
+extern "C" inline bool progress_trampoline(void *userdata, double fraction, const char *stage) {
+    ProgressBridge *b = static_cast<ProgressBridge *>(userdata);
+    try {
+        return (*b->fn)(fraction, stage);
+    } catch (...) {
+        b->error = std::current_exception();
+        return false;
+    }
+}
+} // namespace detail
+
+/// One entry of a model's label table.
+struct Label {
+    std::uint32_t value;
+    std::string name;
+    std::array<std::uint8_t, 3> rgb;
+};
+
+/// A loaded model (move-only RAII owner of a medseg_model handle). Immutable after load: the
+/// const methods may be called from several threads on one Model at once.
+class Model {
+  public:
+    /// An empty owner (no model).
+    Model() noexcept = default;
+
+    /// Take ownership of a handle returned by the C API (NULL allowed).
+    explicit Model(medseg_model *owned) noexcept : handle_(owned) {}
+
+    Model(const Model &) = delete;
+    Model &operator=(const Model &) = delete;
+    Model(Model &&other) noexcept : handle_(other.release()) {}
+    Model &operator=(Model &&other) noexcept {
+        if (this != &other) {
+            reset(other.release());
+        }
+        return *this;
+    }
+    ~Model() { medseg_model_free(handle_); }
+
+    /// Load a model folder. Throws medseg::Error.
+    static Model load(const std::string &dir, const medseg_model_options &options) {
+        medseg_model *h = nullptr;
+        check(medseg_model_load(dir.c_str(), &options, &h));
+        return Model(h);
+    }
+
+    /// Load a model folder with the default options. Throws medseg::Error.
+    static Model load(const std::string &dir) {
+        medseg_model *h = nullptr;
+        check(medseg_model_load(dir.c_str(), nullptr, &h));
+        return Model(h);
+    }
+
+    /// Input channels (= components of the input view of predict).
+    std::size_t input_channels() const {
+        std::size_t n = 0;
+        check(medseg_model_input_channels(handle_, &n));
+        return n;
+    }
+
+    /// The label table, background first.
+    std::vector<Label> labels() const {
+        std::size_t n = 0;
+        check(medseg_model_label_count(handle_, &n));
+        std::vector<Label> out;
+        out.reserve(n);
+        for (std::size_t i = 0; i < n; ++i) {
+            Label l{0, std::string(), {{0, 0, 0}}};
+            const char *name = nullptr;
+            check(medseg_model_label(handle_, i, &l.value, &name, l.rgb.data()));
+            l.name = name != nullptr ? name : "";
+            out.push_back(l);
+        }
+        return out;
+    }
+
+    /// Segment `input` into the caller's `output` (the input's grid, U8 or U16). `progress`
+    /// may be empty. Throws medseg::Error (MEDSEG_STATUS_CANCELLED when progress returned
+    /// false; output untouched), or rethrows what `progress` threw.
+    void predict(const medseg_image_view &input, const medseg_image_view_mut &output,
+                 const Progress &progress = Progress()) const {
+        if (!progress) {
+            check(medseg_predict(handle_, &input, nullptr, nullptr, &output));
+            return;
+        }
+        detail::ProgressBridge bridge{&progress, nullptr};
+        medseg_status s =
+            medseg_predict(handle_, &input, detail::progress_trampoline, &bridge, &output);
+        if (bridge.error) {
+            std::rethrow_exception(bridge.error);
+        }
+        check(s);
+    }
+
+    /// The handle (still owned by this object), for C calls.
+    medseg_model *get() const noexcept { return handle_; }
+
+    /// Give up ownership: the caller must medseg_model_free the result.
+    medseg_model *release() noexcept {
+        medseg_model *h = handle_;
+        handle_ = nullptr;
+        return h;
+    }
+
+    /// Free the current model and own `owned` instead.
+    void reset(medseg_model *owned = nullptr) noexcept {
+        medseg_model *old = handle_;
+        handle_ = owned;
+        medseg_model_free(old);
+    }
+
+    explicit operator bool() const noexcept { return handle_ != nullptr; }
+
+  private:
+    medseg_model *handle_ = nullptr;
+};
+
+// Processing helpers: each throws medseg::Error on failure; outputs are written only on
+// success.
+
+/// Connected components into `output` (U16 or U32); returns the number of components.
+inline std::size_t connected_components(const medseg_image_view &input,
+                                        std::uint32_t connectivity,
+                                        const medseg_image_view_mut &output) {
+    std::size_t n = 0;
+    check(medseg_connected_components(&input, connectivity, &output, &n));
+    return n;
+}
+
+/// Largest component (per label or overall) into `output` (the input's pixel type).
+inline void largest_component(const medseg_image_view &input, std::uint32_t connectivity,
+                              bool per_label, const medseg_image_view_mut &output) {
+    check(medseg_largest_component(&input, connectivity, per_label, &output));
+}
+
+/// Remove components smaller than `min_size` (voxels, or mm³ when `in_mm3`).
+inline void remove_small(const medseg_image_view &input, std::uint32_t connectivity,
+                         double min_size, bool in_mm3, const medseg_image_view_mut &output) {
+    check(medseg_remove_small(&input, connectivity, min_size, in_mm3, &output));
+}
+
+/// Fill holes (per label, or a 0/1 mask).
+inline void fill_holes(const medseg_image_view &input, bool per_label,
+                       const medseg_image_view_mut &output) {
+    check(medseg_fill_holes(&input, per_label, &output));
+}
+
+/// Relabel through a JSON label map.
+inline void relabel(const medseg_image_view &input, const std::string &map_json,
+                    const medseg_image_view_mut &output) {
+    check(medseg_relabel(&input, map_json.c_str(), &output));
+}
+
+/// Normalise intensities into an F32 `output` (method: a medseg_normalize_method number).
+inline void normalize(const medseg_image_view &input, std::uint32_t method,
+                      std::array<double, 4> p, bool nonzero_only,
+                      const medseg_image_view_mut &output) {
+    medseg_normalize_options o{};
+    check(medseg_normalize_options_init(&o));
+    o.method = method;
+    for (std::size_t i = 0; i < 4; ++i) {
+        o.p[i] = p[i];
+    }
+    o.nonzero_only = nonzero_only;
+    check(medseg_normalize(&input, &o, &output));
+}
+
+/// Resample onto `spacing` (interpolation: a medseg_interpolation number); a new image.
+inline Image resample(const medseg_image_view &input, const std::array<double, 3> &spacing,
+                      std::uint32_t interpolation) {
+    medseg_image *h = nullptr;
+    check(medseg_resample(&input, spacing.data(), interpolation, &h));
+    return Image(h);
+}
+
+/// Reorient to an axis code ("RAS", "LPS", ..., "canonical"); a new image.
+inline Image reorient(const medseg_image_view &input, const std::string &axcodes) {
+    medseg_image *h = nullptr;
+    check(medseg_reorient(&input, axcodes.c_str(), &h));
+    return Image(h);
+}
+
+/// TotalSpineSeg utilities (preset: a medseg_spine_preset number).
+inline void spine_largest_component(const medseg_image_view &seg, std::uint32_t preset,
+                                    const medseg_image_view_mut &output) {
+    check(medseg_spine_largest_component(&seg, preset, &output));
+}
+inline void spine_iterative_label(const medseg_image_view &seg, std::uint32_t preset,
+                                  const medseg_image_view *localizer,
+                                  const medseg_image_view_mut &output) {
+    check(medseg_spine_iterative_label(&seg, preset, localizer, &output));
+}
+inline void spine_fill_canal(const medseg_image_view &seg, std::uint32_t preset,
+                             const medseg_image_view_mut &output) {
+    check(medseg_spine_fill_canal(&seg, preset, &output));
+}
+inline void spine_extract_levels(const medseg_image_view &seg,
+                                 const medseg_image_view_mut &output) {
+    check(medseg_spine_extract_levels(&seg, &output));
+}
 
 } // namespace medseg
 

@@ -246,3 +246,301 @@ fn reads_the_nifti_fixture() {
     // SAFETY: live handle; freed once.
     unsafe { medseg_image_free(img) };
 }
+
+// ------------------------------------------------------------------------------------------
+// Processing, spine and model entry points (C-side tests: tests/c/test_*.c).
+
+use medseg::ffi::image::medseg_image_data;
+use medseg::ffi::model::{
+    medseg_model_free, medseg_model_input_channels, medseg_model_load, medseg_model_options_init,
+};
+use medseg::ffi::process::{
+    medseg_connected_components, medseg_fill_holes, medseg_largest_component, medseg_resample,
+};
+use medseg::ffi::spine::medseg_spine_fill_canal;
+use medseg::ffi::{medseg_image_view_mut, medseg_model, medseg_model_options, medseg_predict};
+
+fn grid(size: [u64; 3]) -> medseg_geometry {
+    medseg_geometry {
+        size,
+        spacing: [0.7, 1.1, 2.5],
+        origin: [4.0, -3.0, 9.0],
+        direction: [0.0, 1.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, -1.0],
+    }
+}
+
+fn out_view<T>(buf: &mut [T], pt: medseg_pixel_type, g: medseg_geometry) -> medseg_image_view_mut {
+    medseg_image_view_mut {
+        data: buf.as_mut_ptr().cast(),
+        len_bytes: std::mem::size_of_val(buf),
+        pixel_type: pt as u32,
+        components: 1,
+        strides: [0; 3],
+        geometry: g,
+    }
+}
+
+/// The C API's signatures the ITK filter and Slicer code are written against (task contract):
+/// each must appear in the committed header exactly, whitespace aside.
+#[test]
+fn header_declares_the_contract() {
+    let header: String = committed_header()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let contract = [
+        "typedef bool (*medseg_progress_callback)(void *userdata, double fraction, const char *stage);",
+        "typedef void (*medseg_log_callback)(void *userdata, uint32_t level, const char *message);",
+        "void medseg_set_log_callback(medseg_log_callback callback, void *userdata);",
+        "enum medseg_status medseg_model_options_init(struct medseg_model_options *options);",
+        "enum medseg_status medseg_model_load(const char *model_dir, const struct medseg_model_options *options, struct medseg_model **out);",
+        "void medseg_model_free(struct medseg_model *model);",
+        "enum medseg_status medseg_model_input_channels(const struct medseg_model *model, size_t *out);",
+        "enum medseg_status medseg_model_label_count(const struct medseg_model *model, size_t *out);",
+        "enum medseg_status medseg_model_label(const struct medseg_model *model, size_t index, uint32_t *value, const char **name, uint8_t *rgb);",
+        "enum medseg_status medseg_predict(const struct medseg_model *model, const struct medseg_image_view *input, medseg_progress_callback progress, void *userdata, const struct medseg_image_view_mut *output);",
+        "enum medseg_status medseg_connected_components(const struct medseg_image_view *input, uint32_t connectivity, const struct medseg_image_view_mut *output, size_t *count);",
+        "enum medseg_status medseg_largest_component(const struct medseg_image_view *input, uint32_t connectivity, bool per_label, const struct medseg_image_view_mut *output);",
+        "enum medseg_status medseg_remove_small(const struct medseg_image_view *input, uint32_t connectivity, double min_size, bool size_in_mm3, const struct medseg_image_view_mut *output);",
+        "enum medseg_status medseg_fill_holes(const struct medseg_image_view *input, bool per_label, const struct medseg_image_view_mut *output);",
+        "enum medseg_status medseg_relabel(const struct medseg_image_view *input, const char *map_json, const struct medseg_image_view_mut *output);",
+        "enum medseg_status medseg_normalize_options_init(struct medseg_normalize_options *options);",
+        "enum medseg_status medseg_normalize(const struct medseg_image_view *input, const struct medseg_normalize_options *options, const struct medseg_image_view_mut *output);",
+        "enum medseg_status medseg_resample(const struct medseg_image_view *input, const double *spacing, uint32_t interpolation, struct medseg_image **out);",
+        "enum medseg_status medseg_reorient(const struct medseg_image_view *input, const char *axcodes, struct medseg_image **out);",
+        "enum medseg_status medseg_spine_largest_component(const struct medseg_image_view *seg, uint32_t preset, const struct medseg_image_view_mut *output);",
+        "enum medseg_status medseg_spine_iterative_label(const struct medseg_image_view *seg, uint32_t preset, const struct medseg_image_view *localizer, const struct medseg_image_view_mut *output);",
+        "enum medseg_status medseg_spine_fill_canal(const struct medseg_image_view *seg, uint32_t preset, const struct medseg_image_view_mut *output);",
+        "enum medseg_status medseg_spine_extract_levels(const struct medseg_image_view *seg, const struct medseg_image_view_mut *output);",
+        "MEDSEG_PIPELINE_AUTO = 0,",
+        "MEDSEG_PIPELINE_NNUNET = 1,",
+        "MEDSEG_PIPELINE_TOTALSPINESEG = 2,",
+        "typedef struct medseg_model medseg_model;",
+    ];
+    for c in contract {
+        assert!(header.contains(c), "include/medseg.h lacks: {c}");
+    }
+    for field in [
+        "size_t struct_size;",
+        "uint32_t pipeline;",
+        "const char *device;",
+        "uint32_t threads;",
+        "bool tta;",
+        "double step_size;",
+        "bool parity;",
+        "const char *folds;",
+        "const char *runtime_path;",
+        "double p[4];",
+        "bool nonzero_only;",
+        "void *data;",
+    ] {
+        assert!(
+            header.contains(field),
+            "include/medseg.h lacks field: {field}"
+        );
+    }
+}
+
+/// Output views are written through their own strides: padding between rows and slices is never
+/// touched, and every voxel lands at `i*s0 + j*s1 + k*s2`.
+#[test]
+fn output_strides_are_honoured() {
+    // 3 × 2 × 2 labels: value = 1 for i == 0 (one component per column pair), else 2.
+    let size = [3u64, 2, 2];
+    let mut input = Vec::new();
+    for _k in 0..2 {
+        for _j in 0..2 {
+            input.extend_from_slice(&[1u8, 2, 2]);
+        }
+    }
+    let g = grid(size);
+    let in_view = medseg_image_view {
+        data: input.as_ptr().cast(),
+        len_bytes: input.len(),
+        pixel_type: medseg_pixel_type::U8 as u32,
+        components: 1,
+        strides: [0; 3],
+        geometry: g,
+    };
+    // Strides (2, 7, 17): every other element along i, rows of 7, slices of 17.
+    let strides = [2usize, 7, 17];
+    let len = 2 * (size[0] as usize - 1) + 7 + 17 + 1;
+    let mut out = vec![0xDEAD_BEEFu32; len + 5];
+    let mut ov = out_view(&mut out, medseg_pixel_type::U32, g);
+    ov.strides = strides;
+    let mut count = 0usize;
+    // SAFETY: `input` and `out` outlive the call and do not overlap; the views describe them.
+    let s = unsafe { medseg_connected_components(&in_view, 6, &ov, &mut count) };
+    assert_eq!(s, medseg_status::Ok, "{}", last_error());
+    assert_eq!(count, 2);
+    let mut touched = vec![false; out.len()];
+    for k in 0..2 {
+        for j in 0..2 {
+            for i in 0..3 {
+                let o = i * strides[0] + j * strides[1] + k * strides[2];
+                touched[o] = true;
+                assert_eq!(out[o], if i == 0 { 1 } else { 2 }, "voxel ({i},{j},{k})");
+            }
+        }
+    }
+    for (o, t) in touched.iter().enumerate() {
+        if !t {
+            assert_eq!(
+                out[o], 0xDEAD_BEEF,
+                "element {o} between voxels was written"
+            );
+        }
+    }
+
+    // The same through another function and pixel type (I16, padded rows), and a failing call
+    // (strides reaching past len_bytes) writes nothing.
+    let input16: Vec<i16> = input.iter().map(|&v| v as i16 * 3).collect();
+    let in16 = medseg_image_view {
+        data: input16.as_ptr().cast(),
+        len_bytes: input16.len() * 2,
+        pixel_type: medseg_pixel_type::I16 as u32,
+        ..in_view
+    };
+    let mut out16 = vec![-7i16; 4 * 2 * 2];
+    let mut ov16 = out_view(&mut out16, medseg_pixel_type::I16, g);
+    ov16.strides = [1, 4, 8];
+    // SAFETY: as above.
+    let s = unsafe { medseg_fill_holes(&in16, true, &ov16) };
+    assert_eq!(s, medseg_status::Ok, "{}", last_error());
+    for r in 0..4 {
+        assert_eq!(&out16[r * 4..r * 4 + 4], &[3, 6, 6, -7]);
+    }
+    let before = out16.clone();
+    ov16.strides = [1, 5, 9]; // the last voxel would be element 2 + 5 + 9 = 16 of 16
+    // SAFETY: the view claims only `out16`'s bytes; the call must refuse it before writing.
+    let s = unsafe { medseg_fill_holes(&in16, true, &ov16) };
+    assert_eq!(s, medseg_status::Mismatch, "{}", last_error());
+    assert_eq!(out16, before);
+}
+
+/// A typed failure (content, grid mismatch) leaves the caller's output as it was.
+#[test]
+fn failures_leave_the_output_untouched() {
+    let g = grid([4, 4, 4]);
+    let seg = [0u8; 64];
+    let in_view = medseg_image_view {
+        data: seg.as_ptr().cast(),
+        len_bytes: 64,
+        pixel_type: medseg_pixel_type::U8 as u32,
+        components: 1,
+        strides: [0; 3],
+        geometry: g,
+    };
+    let mut out = vec![0x5Au8; 64];
+    let ov = out_view(&mut out, medseg_pixel_type::U8, g);
+    // Preset 3 does not exist.
+    // SAFETY: valid views over live buffers.
+    assert_eq!(
+        unsafe { medseg_spine_fill_canal(&in_view, 3, &ov) },
+        medseg_status::InvalidArgument
+    );
+    let mut og = ov;
+    og.geometry.origin[2] += 0.5;
+    // SAFETY: as above.
+    assert_eq!(
+        unsafe { medseg_largest_component(&in_view, 26, false, &og) },
+        medseg_status::Mismatch
+    );
+    assert!(out.iter().all(|&v| v == 0x5A));
+    // Resample returns a new image with the input's pixel type and a NULL out on failure.
+    let mut img: *mut medseg_image = std::ptr::null_mut();
+    let sp = [1.4, 1.1, 2.5];
+    // SAFETY: valid view, 3 doubles, writable out.
+    assert_eq!(
+        unsafe { medseg_resample(&in_view, sp.as_ptr(), 1, &mut img) },
+        medseg_status::Ok
+    );
+    let mut data: *const std::ffi::c_void = std::ptr::null();
+    let mut len = 0usize;
+    // SAFETY: live handle, writable outs.
+    assert_eq!(
+        unsafe { medseg_image_data(img, &mut data, &mut len) },
+        medseg_status::Ok
+    );
+    assert_eq!(len, 2 * 4 * 4);
+    // SAFETY: live handle, freed once.
+    unsafe { medseg_image_free(img) };
+    // SAFETY: as above; interpolation 9 is out of range.
+    assert_eq!(
+        unsafe { medseg_resample(&in_view, sp.as_ptr(), 9, &mut img) },
+        medseg_status::InvalidArgument
+    );
+    assert!(img.is_null());
+}
+
+/// An interleaved 2-component input view is split into the model's two channels: the C API's
+/// result equals the core predictor's on two separate images.
+#[test]
+fn multichannel_view_predicts_like_separate_channels() {
+    use medseg::inference::predict::{NnUnetModel, PredictConfig};
+    use medseg::{DynImage, Geometry, Image};
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/nnunet/models/Dataset901_TinyRegions/nnUNetTrainer__nnUNetPlans__3d_fullres");
+    let cdir = CString::new(dir.to_string_lossy().as_bytes()).expect("path");
+    let mut opts = medseg_model_options::default();
+    // SAFETY: writable struct.
+    assert_eq!(
+        unsafe { medseg_model_options_init(&mut opts) },
+        medseg_status::Ok
+    );
+    opts.tta = false;
+    opts.threads = 1;
+    let mut model: *mut medseg_model = std::ptr::null_mut();
+    // SAFETY: valid strings, struct and out-pointer.
+    let s = unsafe { medseg_model_load(cdir.as_ptr(), &opts, &mut model) };
+    assert_eq!(s, medseg_status::Ok, "{}", last_error());
+    let mut channels = 0usize;
+    // SAFETY: live handle.
+    assert_eq!(
+        unsafe { medseg_model_input_channels(model, &mut channels) },
+        medseg_status::Ok
+    );
+    assert_eq!(channels, 2);
+
+    let size = [30usize, 28, 8];
+    let n = size[0] * size[1] * size[2];
+    let geo = medseg_geometry {
+        size: size.map(|s| s as u64),
+        spacing: [0.9, 0.9, 4.0],
+        origin: [0.0; 3],
+        direction: [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0],
+    };
+    let c0: Vec<f32> = (0..n).map(|i| ((i * 37) % 101) as f32 - 20.0).collect();
+    let c1: Vec<f32> = (0..n).map(|i| ((i / 30) % 2) as f32).collect();
+    let interleaved: Vec<f32> = c0.iter().zip(&c1).flat_map(|(a, b)| [*a, *b]).collect();
+    let in_view = medseg_image_view {
+        data: interleaved.as_ptr().cast(),
+        len_bytes: interleaved.len() * 4,
+        pixel_type: medseg_pixel_type::F32 as u32,
+        components: 2,
+        strides: [0; 3],
+        geometry: geo,
+    };
+    let mut out = vec![0xEEu8; n];
+    let ov = out_view(&mut out, medseg_pixel_type::U8, geo);
+    // SAFETY: live model, views over live, disjoint buffers; no callback.
+    let s = unsafe { medseg_predict(model, &in_view, None, std::ptr::null_mut(), &ov) };
+    assert_eq!(s, medseg_status::Ok, "{}", last_error());
+    // SAFETY: live handle, freed once.
+    unsafe { medseg_model_free(model) };
+
+    let g = Geometry::new(size, geo.spacing, geo.origin, geo.direction).expect("grid");
+    let core = NnUnetModel::load(&dir).expect("model");
+    let mut cfg = PredictConfig::default();
+    cfg.options.tta = false;
+    cfg.session.threads = Some(1);
+    let images: Vec<DynImage> = vec![
+        Image::new(g, c0).expect("c0").into(),
+        Image::new(g, c1).expect("c1").into(),
+    ];
+    let seg = core
+        .predict_images(&images, &cfg, &mut |_, _| true)
+        .expect("core predict");
+    let want = seg.labels.cast::<u8>();
+    assert_eq!(want.data(), &out[..]);
+}

@@ -618,12 +618,22 @@ fn cancelled_prediction_leaves_no_output() {
     std::fs::remove_dir_all(&d).unwrap();
 }
 
-// ---------------------------------------------------------------- importer (needs torch)
-/// `make test-import`: needs Python with torch + dynamic_network_architectures
-/// (`MEDSEG_PYTHON` or .venv); FAILS when they are missing.
+// ---------------------------------------------------------------- importer
+/// The torch-free exporter (numpy + onnx, in .venv): runs in `make test`.
+#[test]
+fn importer_onnx_matches_the_oracle_onnx() {
+    check_importer("onnx");
+}
+
+/// The torch exporter: needs Python with torch + dynamic_network_architectures
+/// (`MEDSEG_PYTHON` or .venv, tools/requirements-import.txt, ~6 GB); FAILS when they are missing.
 #[test]
 #[ignore = "needs Python with torch: run with `cargo test --test inference -- --ignored` (make test-import)"]
-fn importer_onnx_matches_the_oracle_onnx() {
+fn importer_torch_export_matches_the_oracle_onnx() {
+    check_importer("torch");
+}
+
+fn check_importer(exporter: &str) {
     require_runtime();
     let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     for name in ["ct", "regions"] {
@@ -633,12 +643,12 @@ fn importer_onnx_matches_the_oracle_onnx() {
             .args(["model", "import-nnunet"])
             .arg(&c.model)
             .arg(&d)
-            .args(["--folds", "0"])
+            .args(["--folds", "0", "--exporter", exporter])
             .output()
             .unwrap();
         assert!(
             r.status.success(),
-            "import failed (is torch installed? see tools/requirements-import.txt): {}",
+            "import with the {exporter} exporter failed (torch: see tools/requirements-import.txt; onnx: tools/requirements.txt): {}",
             String::from_utf8_lossy(&r.stderr)
         );
         let imported = NnUnetModel::load(&d).unwrap();

@@ -707,3 +707,178 @@ fn cli_components_round_trip_and_errors() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("mismatch"));
     std::fs::remove_dir_all(&tmp).ok();
 }
+
+// ---------------------------------------------------------------- slab stitching, label types
+
+/// Independent reference labelling: breadth-first flood fill in scan order (component numbers
+/// by first voxel, like cc3d), same neighbourhood rules as the documented ones.
+fn flood_labels(img: &Image<u8>, conn: Connectivity, binary: bool) -> Vec<u32> {
+    let [ni, nj, nk] = img.geometry().size;
+    let d = img.data();
+    let mut offs = Vec::new();
+    for dk in -1i64..=1 {
+        for dj in -1i64..=1 {
+            for di in -1i64..=1 {
+                let n = di.abs() + dj.abs() + dk.abs();
+                let ok = match conn {
+                    Connectivity::C6 => n == 1,
+                    Connectivity::C18 => n == 1 || n == 2,
+                    Connectivity::C26 => n >= 1,
+                };
+                // 2-D images: 6 is the 4-, 18/26 the 8-neighbourhood
+                if ok && (nk > 1 || dk == 0) && (nk > 1 || conn != Connectivity::C18 || n <= 2) {
+                    offs.push((di, dj, dk));
+                }
+            }
+        }
+    }
+    let mut lab = vec![0u32; d.len()];
+    let mut next = 0;
+    let mut queue = std::collections::VecDeque::new();
+    for start in 0..d.len() {
+        if d[start] == 0 || lab[start] != 0 {
+            continue;
+        }
+        next += 1;
+        lab[start] = next;
+        queue.push_back(start);
+        while let Some(x) = queue.pop_front() {
+            let (i, j, k) = (x % ni, (x / ni) % nj, x / (ni * nj));
+            for &(di, dj, dk) in &offs {
+                let (a, b, c) = (i as i64 + di, j as i64 + dj, k as i64 + dk);
+                if a < 0 || b < 0 || c < 0 || a >= ni as i64 || b >= nj as i64 || c >= nk as i64 {
+                    continue;
+                }
+                let y = a as usize + ni * (b as usize + nj * c as usize);
+                let same = if binary { d[y] != 0 } else { d[y] == d[x] };
+                if lab[y] == 0 && same {
+                    lab[y] = next;
+                    queue.push_back(y);
+                }
+            }
+        }
+    }
+    lab
+}
+
+#[test]
+fn slab_borders_match_flood_fill() {
+    // Random sparse volumes with few k-slices (down to 1-voxel-thick slabs: the labelling cuts
+    // the k axis into up to 4 × threads slabs) and objects that cross every slab face; checked
+    // against an independent flood fill for every connectivity, multi-label and binary.
+    let mut s = 11u64;
+    let mut rnd = |m: u64| {
+        s = s
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (s >> 33) % m
+    };
+    for &(ni, nj, nk) in &[
+        (7, 5, 1),
+        (9, 6, 2),
+        (8, 8, 3),
+        (5, 7, 8),
+        (11, 4, 9),
+        (6, 6, 17),
+        (33, 3, 40),
+    ] {
+        for density in [3u64, 5, 8] {
+            let v: Vec<u8> = (0..ni * nj * nk)
+                .map(|_| {
+                    if rnd(10) < density {
+                        1 + rnd(2) as u8
+                    } else {
+                        0
+                    }
+                })
+                .collect();
+            let img = grid([ni, nj, nk], &v);
+            for conn in [Connectivity::C6, Connectivity::C18, Connectivity::C26] {
+                for binary in [false, true] {
+                    let want = flood_labels(&img, conn, binary);
+                    let cc = Components::label(
+                        &img,
+                        CcOptions {
+                            connectivity: conn,
+                            binary,
+                        },
+                    )
+                    .unwrap();
+                    let got = cc.to_image(img.geometry()).unwrap();
+                    assert_eq!(
+                        got.data(),
+                        &want[..],
+                        "{ni}x{nj}x{nk} density {density} {conn:?} binary {binary}"
+                    );
+                    assert_eq!(cc.count(), *want.iter().max().unwrap_or(&0) as usize);
+                }
+            }
+        }
+    }
+    // one object winding through every k-slice, touching the next slice only at a corner
+    let (n, nk) = (6, 24);
+    let mut v = vec![0u8; n * n * nk];
+    for k in 0..nk {
+        let (i, j) = if k % 2 == 0 { (1, 1) } else { (2, 2) };
+        v[i + n * (j + n * k)] = 4;
+    }
+    let img = grid([n, n, nk], &v);
+    let count = |c| {
+        Components::label(
+            &img,
+            CcOptions {
+                connectivity: c,
+                binary: false,
+            },
+        )
+        .unwrap()
+        .count()
+    };
+    assert_eq!(count(Connectivity::C26), 1);
+    assert_eq!(count(Connectivity::C18), nk);
+}
+
+#[test]
+fn compact_label_type_follows_the_count() {
+    // isolated voxels on every other (i, j) of a 2-D grid: one component each
+    fn dots(ni: usize, nj: usize, count: usize) -> Image<u8> {
+        let mut v = vec![0u8; ni * nj];
+        let mut placed = 0;
+        'outer: for j in (0..nj).step_by(2) {
+            for i in (0..ni).step_by(2) {
+                if placed == count {
+                    break 'outer;
+                }
+                v[i + ni * j] = 1;
+                placed += 1;
+            }
+        }
+        assert_eq!(placed, count);
+        grid([ni, nj, 1], &v)
+    }
+    for (count, ty) in [
+        (0, PixelType::U8),
+        (255, PixelType::U8),
+        (256, PixelType::U16),
+        (65_535, PixelType::U16),
+        (65_536, PixelType::U32),
+        (65_600, PixelType::U32),
+    ] {
+        let img = dots(520, 520, count);
+        let cc = Components::label(&img, CcOptions::default()).unwrap();
+        assert_eq!(cc.count(), count);
+        let wide = cc.to_image(img.geometry()).unwrap();
+        let compact = cc.to_image_compact(img.geometry()).unwrap();
+        assert_eq!(compact.pixel_type(), ty, "{count} components");
+        let as_u32: Vec<u32> = match &compact {
+            DynImage::U8(i) => i.data().iter().map(|&x| x as u32).collect(),
+            DynImage::U16(i) => i.data().iter().map(|&x| x as u32).collect(),
+            DynImage::U32(i) => i.data().to_vec(),
+            other => panic!("unexpected {:?}", other.pixel_type()),
+        };
+        assert_eq!(as_u32, wide.data(), "{count} components");
+        if count > 0 {
+            assert_eq!(*wide.data().iter().max().unwrap() as usize, count);
+        }
+    }
+}

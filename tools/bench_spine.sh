@@ -3,7 +3,9 @@
 # postprocess-step2) on a whole-spine case with /usr/bin/time -v (wall time, peak RSS).
 # Usage: tools/bench_spine.sh CASE_DIR [MEDSEG_BINARY]
 # CASE_DIR: a make_case.py --preset wholespine folder (input/, input_raw/, step1_raw/ with .npz,
-# step2_raw_full/). The case is copied to a scratch folder first; the original is not touched.
+# step2_raw_full/). The case is copied to a scratch folder first ($TMPDIR, e.g. TMPDIR=/dev/shm
+# to keep disk speed out of it); the original is not touched. Per-stage times (in-process):
+# SPINE_BENCH_CASE=CASE_DIR cargo test --release --test spine -- --ignored --nocapture stage_timings
 set -euo pipefail
 SRC=$1
 BIN=${2:-target/release/medseg}
@@ -18,6 +20,7 @@ C=$W/$NAME
 mkdir -p "$C/step2_raw"
 "$BIN" spine crop-to-seg "$C/step2_raw_full/$NAME.nii.gz" "$C/step2_raw/$NAME.nii.gz" --seg "$C/step1_output/$NAME.nii.gz" --margin 10
 /usr/bin/time -v "$BIN" spine postprocess-step2 "$C" 2> "$W/t2" >/dev/null
+echo "load: $(uptime | sed 's/.*load average: //') ($(nproc) cores)"
 for s in 1 2; do
   echo "postprocess-step$s: $(grep Elapsed "$W/t$s" | awk '{print $NF}') wall, $(grep Maximum "$W/t$s" | awk '{print $NF}') kB peak RSS"
 done

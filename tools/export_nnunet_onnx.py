@@ -1,11 +1,18 @@
 #!/usr/bin/env python3
 """Export one fold of a trained nnU-Net v2 model to ONNX (used by `medseg model import-nnunet`).
 
-Needs torch and dynamic_network_architectures (PyPI); nnunetv2 itself is NOT needed: the network
-is rebuilt from plans.json exactly as nnU-Net's `get_network_from_plans` does (architecture class +
-kwargs, the `_kw_requires_import` entries resolved to classes, deep supervision off), the
-checkpoint's `network_weights` are loaded, and the graph is exported with opset 17, input
-`input` (N, C, d0, d1, d2) and output `logits` (N, K, d0, d1, d2), dynamic batch and spatial axes.
+Two backends (`--backend auto` picks torch when it can be imported, else onnx):
+
+* torch: needs torch and dynamic_network_architectures (PyPI); nnunetv2 itself is NOT needed: the
+  network is rebuilt from plans.json exactly as nnU-Net's `get_network_from_plans` does
+  (architecture class + kwargs, the `_kw_requires_import` entries resolved to classes, deep
+  supervision off), the checkpoint's `network_weights` are loaded, and the graph is exported.
+* onnx: numpy + the `onnx` package only (tools/nnunet_onnx_graph.py): the checkpoint archive is
+  read with a restricted unpickler and the PlainConvUNet graph is written node by node. Any other
+  architecture is refused with a message asking for torch.
+
+Both write opset 17, input `input` (N, C, d0, d1, d2) and output `logits` (N, K, d0, d1, d2),
+dynamic batch and spatial axes.
 
 Writes OUT (network.onnx) and, beside it, onnx_export.json with the configuration, the test-time
 mirroring axes from the checkpoint, channel counts, patch size and I/O names.
@@ -67,14 +74,27 @@ def main():
     ap.add_argument("--out", required=True, help="ONNX file to write")
     ap.add_argument("--static", action="store_true", help="fixed (1, C, *patch) shapes instead of dynamic axes")
     ap.add_argument("--check", action="store_true", help="compare ONNX Runtime with torch on a random tile")
+    ap.add_argument("--backend", choices=["auto", "torch", "onnx"], default="auto",
+                    help="torch (any architecture) or onnx (PlainConvUNet, no torch needed)")
     a = ap.parse_args()
 
-    import torch
+    backend = a.backend
+    if backend == "auto":
+        try:
+            import torch  # noqa: F401
+            backend = "torch"
+        except ImportError:
+            backend = "onnx"
 
     with open(os.path.join(a.results, "plans.json")) as f:
         plans = json.load(f)
     with open(os.path.join(a.results, "dataset.json")) as f:
         dataset = json.load(f)
+    if backend == "onnx":
+        return export_without_torch(a, plans, dataset)
+
+    import torch
+
     ckpt = torch.load(a.checkpoint, map_location="cpu", weights_only=False)
     init_args = ckpt.get("init_args", {})
     configuration = init_args.get("configuration", "3d_fullres")
@@ -111,13 +131,58 @@ def main():
         torch.onnx.export(net, x, tmp, dynamo=False, **kw)
     os.replace(tmp, a.out)
 
+    meta = sidecar(a, ckpt, conf, configuration, n_in, n_out, patch)
+    meta["torch"] = torch.__version__
+    if a.check:
+        import numpy as np
+        import onnxruntime as ort
+        sess = ort.InferenceSession(a.out, providers=["CPUExecutionProvider"])
+        with torch.no_grad():
+            ref = net(x).numpy()
+        got = sess.run(["logits"], {"input": x.numpy()})[0]
+        meta["check_max_abs_diff"] = float(np.abs(ref - got).max())
+    write_sidecar(a.out, meta)
+
+
+def export_without_torch(a, plans, dataset):
+    import onnx
+
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import nnunet_onnx_graph as g
+
+    try:
+        ckpt = g.load_checkpoint(a.checkpoint)
+        if not isinstance(ckpt, dict) or "network_weights" not in ckpt:
+            raise g.Unsupported(f"{a.checkpoint}: no network_weights in the checkpoint")
+        init_args = ckpt.get("init_args") or {}
+        configuration = init_args.get("configuration", "3d_fullres") if isinstance(init_args, dict) else "3d_fullres"
+        conf = resolve_configuration(plans, configuration)
+        n_in = len(dataset.get("channel_names", dataset.get("modality", {})))
+        n_out = count_outputs(dataset)
+        patch = list(conf["patch_size"])
+        model = g.build_plain_unet(conf["architecture"], n_in, n_out, ckpt["network_weights"],
+                                   dynamic=not a.static, patch=patch, opset=OPSET)
+    except g.Unsupported as e:
+        sys.exit(f"export without torch: {e}")
+    os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
+    tmp = a.out + ".tmp"
+    onnx.save(model, tmp)
+    os.replace(tmp, a.out)
+    meta = sidecar(a, ckpt, conf, configuration, n_in, n_out, patch)
+    meta["torch"] = None
+    meta["exporter_backend"] = "onnx (tools/nnunet_onnx_graph.py, onnx " + onnx.__version__ + ")"
+    write_sidecar(a.out, meta)
+
+
+def sidecar(a, ckpt, conf, configuration, n_in, n_out, patch):
     mirror = ckpt.get("inference_allowed_mirroring_axes")
     strides = conf["architecture"]["arch_kwargs"].get("strides", [])
     total = [1] * len(patch)
     for s in strides:
         s = s if isinstance(s, (list, tuple)) else [s] * len(patch)
         total = [t * int(v) for t, v in zip(total, s)]
-    meta = {
+    trainer = ckpt.get("trainer_name")
+    return {
         "format": "ONNX",
         "opset": OPSET,
         "layout": "NCDHW (N, C, dim0, dim1, dim2) float32, nnU-Net axes after transpose_forward",
@@ -128,22 +193,16 @@ def main():
         "patch_size": patch,
         "total_stride": total,
         "configuration": configuration,
-        "trainer_name": ckpt.get("trainer_name"),
+        "trainer_name": trainer if isinstance(trainer, str) else None,
         "checkpoint": os.path.basename(a.checkpoint),
         "inference_allowed_mirroring_axes": list(mirror) if mirror is not None else None,
         "dynamic": not a.static,
-        "torch": torch.__version__,
         "output_is": "raw logits (no softmax / sigmoid)",
     }
-    if a.check:
-        import numpy as np
-        import onnxruntime as ort
-        sess = ort.InferenceSession(a.out, providers=["CPUExecutionProvider"])
-        with torch.no_grad():
-            ref = net(x).numpy()
-        got = sess.run(["logits"], {"input": x.numpy()})[0]
-        meta["check_max_abs_diff"] = float(np.abs(ref - got).max())
-    with open(os.path.join(os.path.dirname(os.path.abspath(a.out)), "onnx_export.json"), "w") as f:
+
+
+def write_sidecar(out, meta):
+    with open(os.path.join(os.path.dirname(os.path.abspath(out)), "onnx_export.json"), "w") as f:
         json.dump(meta, f, indent=2)
 
 

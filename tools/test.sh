@@ -32,13 +32,16 @@ if [[ -x tests/c/run.sh ]]; then
   [[ -n $line ]] && passed=$((passed + $(echo "$line" | cut -d' ' -f1))) && failed=$((failed + $(echo "$line" | cut -d' ' -f3)))
 fi
 
-# CMake package: build through cargo (dev profile, reusing the build above), install into a
-# prefix, and configure/build/run a separate find_package(MedSeg) consumer.
+# CMake: build through cargo (dev profile, reusing the build above) the C/C++ tests, the ITK
+# filters' tests and MedSegCLI (against the system ITK); ctest runs them (ITK filters, MedSegCLI on
+# NRRD with a tiny real model, --xml), installs the package into a prefix, and configures, builds
+# and runs the find_package(MedSeg) consumers (cpp/consumer: C and C++; cpp/itk_consumer: ITK).
+# At most 2 parallel jobs (the machines running this are small).
 if command -v cmake >/dev/null && command -v ninja >/dev/null && [[ -f CMakeLists.txt ]]; then
   ct_log=$(mktemp)
   echo "== cmake + ctest"
   if { cmake -S . -B build/ctest -G Ninja -DMEDSEG_CARGO_PROFILE=dev >/dev/null &&
-       cmake --build build/ctest &&
+       cmake --build build/ctest --parallel 2 &&
        ctest --test-dir build/ctest --output-on-failure; } 2>&1 | tee "$ct_log"; then :; else stages_failed+=("ctest"); fi
   line=$(grep -E 'tests passed, [0-9]+ tests failed out of' "$ct_log" | tail -1)
   if [[ -n $line ]]; then

@@ -55,15 +55,28 @@ class MedSeg(ScriptedLoadableModule):
         self.parent.acknowledgementText = "Uses ONNX Runtime."
 
 
+def manifest_path(model_dir):
+    """The label source of a model folder: ``medseg.json`` (medseg manifest), else ``dataset.json``
+    (an nnU-Net results folder, which the CLI also accepts); None when neither exists."""
+    if not model_dir:
+        return None
+    for name in ("medseg.json", "dataset.json"):
+        path = os.path.join(model_dir, name)
+        if os.path.isfile(path):
+            return path
+    return None
+
+
 def labels_from_manifest(model_dir):
-    """Return ``[(value, name, (r, g, b) in 0..1)]`` from ``model_dir/medseg.json``.
+    """Return ``[(value, name, (r, g, b) in 0..1)]`` from ``model_dir/medseg.json`` (or, for an
+    nnU-Net results folder, its ``dataset.json``).
 
     Accepts the manifest's ``labels`` either as a list of objects
     (``{"value": 1, "name": "liver", "color": [r, g, b]}``, colours 0-255 or 0-1) or as a mapping
     ``{"liver": 1}`` / ``{"1": "liver"}`` (nnU-Net's dataset.json style). Background (0) is
     skipped. Raises ``ValueError`` naming the file when it is missing or malformed.
     """
-    path = os.path.join(model_dir, "medseg.json")
+    path = manifest_path(model_dir) or os.path.join(model_dir, "medseg.json")
     try:
         with open(path, encoding="utf-8") as f:
             manifest = json.load(f)
@@ -131,8 +144,8 @@ def cli_parameters(input_node, output_node, model_dir, pipeline="nnunet", device
         raise ValueError(f"tile step {step} must be between 0.1 and 1.0")
     if input_node is None or output_node is None:
         raise ValueError("select an input volume and an output label map")
-    if pipeline == "nnunet" and not (model_dir and os.path.isfile(os.path.join(model_dir, "medseg.json"))):
-        raise ValueError(f"model folder {model_dir!r} has no medseg.json")
+    if pipeline == "nnunet" and manifest_path(model_dir) is None:
+        raise ValueError(f"model folder {model_dir!r} has no medseg.json (nor an nnU-Net dataset.json)")
     params = {
         "inputVolume": input_node.GetID(),
         "outputLabelMap": output_node.GetID(),

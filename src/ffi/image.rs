@@ -184,6 +184,11 @@ impl Handle for medseg_image {
 }
 
 impl medseg_image {
+    /// Wrap an engine image (for the functions that return new images).
+    pub(crate) fn from_image(image: DynImage) -> Self {
+        medseg_image { image }
+    }
+
     /// The image inside (for Rust-side users of the handle).
     pub fn image(&self) -> &DynImage {
         &self.image
@@ -215,7 +220,7 @@ fn checked_contiguous(size: [usize; 3], components: usize) -> Result<[usize; 3]>
 ///
 /// # Safety
 /// `view.data` must be valid for reads of `view.len_bytes` bytes and not written during the call.
-unsafe fn image_from_view(view: &medseg_image_view) -> Result<DynImage> {
+pub(crate) unsafe fn image_from_view(view: &medseg_image_view) -> Result<DynImage> {
     let pt = PixelType::from(medseg_pixel_type::try_from(view.pixel_type)?);
     let geometry = Geometry::try_from(&view.geometry)?;
     if view.components == 0 {

@@ -19,8 +19,20 @@
 
 pub mod boundary;
 pub mod image;
+pub mod log;
+pub mod model;
+pub mod process;
+pub mod spine;
 pub mod version;
+pub mod views;
 
 pub use boundary::{medseg_last_error_message, medseg_status, medseg_status_name};
 pub use image::{medseg_geometry, medseg_image, medseg_image_view, medseg_pixel_type};
+pub use log::{medseg_log_callback, medseg_log_level, medseg_set_log_callback};
+pub use model::{
+    medseg_model, medseg_model_options, medseg_pipeline, medseg_predict, medseg_progress_callback,
+};
+pub use process::{medseg_interpolation, medseg_normalize_method, medseg_normalize_options};
+pub use spine::medseg_spine_preset;
 pub use version::{MEDSEG_ABI_VERSION, medseg_abi_version, medseg_version};
+pub use views::medseg_image_view_mut;

@@ -1,9 +1,11 @@
 //! `medseg model import-nnunet`: an nnU-Net results folder → a medseg model folder
 //! (`medseg.json`, `plans.json`, `dataset.json`, `fold_k/network.onnx` + `onnx_export.json`).
 //!
-//! The networks are exported by `tools/export_nnunet_onnx.py` (PyTorch +
-//! dynamic_network_architectures, opset 17, dynamic batch and spatial axes), run as a child
-//! process; the manifest is written here. The output folder appears only when everything
+//! The networks are exported by `tools/export_nnunet_onnx.py` (opset 17, dynamic batch and
+//! spatial axes), run as a child process: with PyTorch + dynamic_network_architectures when the
+//! interpreter has them (any architecture), otherwise — or with `backend: onnx` — straight from
+//! the checkpoint with numpy + `onnx` (`tools/nnunet_onnx_graph.py`, PlainConvUNet, the default
+//! nnU-Net architecture; the same logits as the torch export). The manifest is written here. The output folder appears only when everything
 //! succeeded (built in a temporary sibling folder, then renamed).
 
 use super::manifest::{
@@ -25,6 +27,10 @@ pub struct ImportOptions {
     pub python: Option<PathBuf>,
     /// Export script (default: `MEDSEG_EXPORT_SCRIPT`, `<source>/tools/export_nnunet_onnx.py`).
     pub script: Option<PathBuf>,
+    /// Exporter backend passed to the script: `torch` (any architecture), `onnx` (PlainConvUNet
+    /// from the checkpoint with numpy + onnx, no torch), or `None`/`auto` (torch when the
+    /// interpreter can import it, else onnx).
+    pub backend: Option<String>,
 }
 
 fn model_err(m: impl Into<String>) -> Error {
@@ -142,6 +148,8 @@ pub fn import_nnunet(results: &Path, out: &Path, opts: &ImportOptions) -> Result
                 .arg(fdir.join(ckpt))
                 .arg("--out")
                 .arg(fout.join("network.onnx"))
+                .arg("--backend")
+                .arg(opts.backend.as_deref().unwrap_or("auto"))
                 .output()
                 .map_err(|e| {
                     Error::new(

@@ -293,6 +293,7 @@ fn open_header(path: &Path) -> Result<dicom_object::DefaultDicomObject> {
 
 fn open_header_inner(path: &Path) -> Result<dicom_object::DefaultDicomObject> {
     std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+    super::dicom_guard::check_lengths(path)?;
     OpenFileOptions::new()
         .read_until(tags::PIXEL_DATA)
         .open_file(path)

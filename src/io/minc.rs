@@ -1,5 +1,6 @@
-//! MINC reading: MINC1 (netCDF classic) with our own parser. MINC2 (HDF5) is recognised and
-//! refused with an `Unsupported` error (HDF5 support is not built in).
+//! MINC reading: MINC1 (netCDF classic) with our own parser, MINC2 (HDF5) through libhdf5
+//! (`minc2.rs`, cargo feature `minc2`, on by default; without it MINC2 files give an
+//! `Unsupported` error). Both share the geometry and scaling code below.
 //!
 //! # Geometry
 //! The image variable's dimensions are listed slowest first (usually `zspace, yspace, xspace`);
@@ -9,6 +10,10 @@
 //! the same name). MINC world space is RAS: the axis vectors `cos · sign(step)` and the origin
 //! `Σ start_d · cos_d` are converted to LPS with [`crate::image::ras_lps_flip`]. A fourth,
 //! slowest non-spatial dimension (time) becomes frames.
+//!
+//! SimpleITK (ITK's MINCImageIO built without `ITK_MINC_IO_RAS_TO_LPS`, the default) does *not*
+//! convert: it reports MINC's RAS coordinates as LPS, so its origin and the first two rows of its
+//! direction are the negatives of medseg's (and of nibabel's LPS). Size, spacing and voxels agree.
 //!
 //! # Values
 //! Integer data are real values through per-slice scaling, as nibabel and libminc do:
@@ -25,18 +30,47 @@
 use crate::error::{Error, Result};
 use crate::image::{DynImage, Geometry, Image, Mat3, ras_lps_flip};
 use crate::io::{ReadOptions, read_maybe_gz};
+use std::io::Read;
 use std::path::Path;
 
-/// Read a MINC file (MINC1; MINC2 gives an `Unsupported` error).
+/// The signature at the start of an HDF5 file (MINC2).
+pub const HDF5_MAGIC: &[u8; 8] = b"\x89HDF\r\n\x1a\n";
+
+/// Read a MINC file: MINC1 (optionally gzip-compressed) or MINC2 (HDF5).
 pub fn read(path: &Path, opts: &ReadOptions) -> Result<DynImage> {
+    // MINC2 is opened by path through libhdf5; only the signature is read here.
+    let mut head = Vec::with_capacity(8);
+    std::fs::File::open(path)
+        .and_then(|f| f.take(8).read_to_end(&mut head))
+        .map_err(|e| Error::io(path, e))?;
+    if head == HDF5_MAGIC {
+        return read_minc2(path, opts).map_err(|e| e.context(path.display()));
+    }
     let bytes = read_maybe_gz(path, &opts.limits)?;
-    if bytes.starts_with(b"\x89HDF\r\n\x1a\n") {
+    if bytes.starts_with(HDF5_MAGIC) {
         return Err(Error::unsupported(format!(
-            "{}: MINC2 (HDF5) files are not supported by this build; convert with `mincconvert -2`'s inverse (`mincconvert` without -2 writes MINC1) or read with SimpleITK",
+            "{}: gzip-compressed MINC2 (HDF5) is not supported; decompress it first (MINC2 compresses internally)",
             path.display()
         )));
     }
     read_minc1(&bytes).map_err(|e| e.context(path.display()))
+}
+
+// `src/io/minc2.rs`, a child of this module (it uses the shared helpers below).
+#[cfg(feature = "minc2")]
+#[path = "minc2.rs"]
+mod minc2;
+
+#[cfg(feature = "minc2")]
+fn read_minc2(path: &Path, opts: &ReadOptions) -> Result<DynImage> {
+    minc2::read(path, &opts.limits)
+}
+
+#[cfg(not(feature = "minc2"))]
+fn read_minc2(_path: &Path, _opts: &ReadOptions) -> Result<DynImage> {
+    Err(Error::unsupported(
+        "MINC2 (HDF5) files are not supported by this build (cargo feature `minc2` is off); convert to MINC1 with `mincconvert` or read with SimpleITK",
+    ))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -347,40 +381,39 @@ impl NetCdf {
 
 const SPATIAL: [&str; 3] = ["xspace", "yspace", "zspace"];
 
-fn read_minc1(b: &[u8]) -> Result<DynImage> {
-    let nc = parse_netcdf(b)?;
-    let image = nc
-        .var("image")
-        .ok_or_else(|| Error::format("no 'image' variable: not a MINC file"))?;
-    let dim_names: Vec<&str> = image
-        .dims
-        .iter()
-        .map(|&d| nc.dims.get(d).map(|x| x.0.as_str()).unwrap_or(""))
-        .collect();
-    let dim_lens: Vec<usize> = image
-        .dims
-        .iter()
-        .map(|&d| nc.dims.get(d).map(|x| x.1).unwrap_or(0))
-        .collect();
-    // Spatial dimensions, fastest first; an optional slowest non-spatial one is frames.
-    let nd = dim_names.len();
+/// One dimension of a MINC image as the file lists it (slowest first), with the attributes of
+/// its dimension variable (MINC1) or dimension dataset (MINC2).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct DimInfo {
+    pub name: String,
+    pub len: usize,
+    pub step: Option<f64>,
+    pub start: Option<f64>,
+    pub cosines: Option<Vec<f64>>,
+}
+
+/// Geometry and frame count from the image dimensions (slowest first): spatial dimensions
+/// become i, j, k fastest first; one slowest non-spatial dimension (time) becomes frames.
+pub(crate) fn layout(dims: &[DimInfo]) -> Result<(Geometry, usize)> {
+    let names: Vec<&str> = dims.iter().map(|d| d.name.as_str()).collect();
+    let nd = dims.len();
     let spatial: Vec<usize> = (0..nd)
         .rev()
-        .filter(|&d| SPATIAL.contains(&dim_names[d]))
+        .filter(|&d| SPATIAL.contains(&names[d]))
         .collect();
     let others: Vec<usize> = (0..nd).filter(|d| !spatial.contains(d)).collect();
     let frames = match others.as_slice() {
         [] => 1,
-        [0] => dim_lens[0],
+        [0] => dims[0].len,
         _ => {
             return Err(Error::unsupported(format!(
-                "image dimensions {dim_names:?}: only spatial dimensions plus one slowest (time) dimension are supported"
+                "image dimensions {names:?}: only spatial dimensions plus one slowest (time) dimension are supported"
             )));
         }
     };
     if spatial.is_empty() || spatial.len() > 3 {
         return Err(Error::format(format!(
-            "image dimensions {dim_names:?} have no spatial axis"
+            "image dimensions {names:?} have no spatial axis"
         )));
     }
     let mut size = [1usize; 3];
@@ -389,33 +422,29 @@ fn read_minc1(b: &[u8]) -> Result<DynImage> {
     let mut origin_ras = [0.0f64; 3];
     let mut used_world = [false; 3];
     for (axis, &d) in spatial.iter().enumerate() {
-        let name = dim_names[d];
+        let dim = &dims[d];
+        let name = names[d];
         let world = SPATIAL.iter().position(|s| *s == name).unwrap_or(axis);
+        if used_world[world] {
+            return Err(Error::format(format!(
+                "image dimensions {names:?} repeat {name}"
+            )));
+        }
         used_world[world] = true;
-        size[axis] = dim_lens[d];
-        let var = nc.var(name);
-        let step = var
-            .and_then(|v| v.attr_f64s("step"))
-            .and_then(|v| v.first().copied())
-            .unwrap_or(1.0);
-        let start = var
-            .and_then(|v| v.attr_f64s("start"))
-            .and_then(|v| v.first().copied())
-            .unwrap_or(0.0);
+        size[axis] = dim.len;
+        let step = dim.step.unwrap_or(1.0);
+        let start = dim.start.unwrap_or(0.0);
         let mut cos = [0.0; 3];
         cos[world] = 1.0;
-        if let Some(c) = var
-            .and_then(|v| v.attr_f64s("direction_cosines"))
-            .filter(|c| c.len() == 3)
-        {
+        if let Some(c) = dim.cosines.as_ref().filter(|c| c.len() == 3) {
             let l = (c[0] * c[0] + c[1] * c[1] + c[2] * c[2]).sqrt();
             if l > 0.0 && l.is_finite() {
                 cos = [c[0] / l, c[1] / l, c[2] / l];
             }
         }
-        if step == 0.0 || !step.is_finite() {
+        if step == 0.0 || !step.is_finite() || !start.is_finite() {
             return Err(Error::invalid_geometry(format!(
-                "{name}: step {step} is not a usable spacing"
+                "{name}: step {step} / start {start} is not a usable spacing and origin"
             )));
         }
         spacing[axis] = step.abs();
@@ -432,7 +461,102 @@ fn read_minc1(b: &[u8]) -> Result<DynImage> {
         dir_ras[w * 3 + axis] = 1.0;
     }
     let (direction, origin) = ras_lps_flip(&dir_ras, origin_ras);
-    let geometry = Geometry::new(size, spacing, origin, direction)?;
+    Ok((Geometry::new(size, spacing, origin, direction)?, frames))
+}
+
+/// The full range of a stored integer type of `bytes` bytes: the valid range when the file
+/// gives none.
+pub(crate) fn type_range(bytes: usize, unsigned: bool) -> (f64, f64) {
+    match (bytes, unsigned) {
+        (1, true) => (0.0, 255.0),
+        (1, false) => (-128.0, 127.0),
+        (2, true) => (0.0, 65535.0),
+        (2, false) => (-32768.0, 32767.0),
+        (4, true) => (0.0, u32::MAX as f64),
+        (4, false) => (i32::MIN as f64, i32::MAX as f64),
+        (_, true) => (0.0, u64::MAX as f64),
+        (_, false) => (i64::MIN as f64, i64::MAX as f64),
+    }
+}
+
+/// `valid_range` (either order), else `valid_min`/`valid_max`, else `default`.
+pub(crate) fn valid_range(
+    range: Option<Vec<f64>>,
+    min: Option<Vec<f64>>,
+    max: Option<Vec<f64>>,
+    default: (f64, f64),
+) -> (f64, f64) {
+    if let Some(r) = range.filter(|r| r.len() == 2) {
+        return (r[0].min(r[1]), r[0].max(r[1]));
+    }
+    match (
+        min.and_then(|v| v.first().copied()),
+        max.and_then(|v| v.first().copied()),
+    ) {
+        (Some(a), Some(b)) => (a, b),
+        _ => default,
+    }
+}
+
+/// Integer voxels to real values (float32) with per-slice scaling: `image_min`/`image_max`
+/// hold one value per index of the leading dimensions they span (absent: 0 and 1).
+pub(crate) fn rescale(
+    raw: &[f64],
+    (vmin, vmax): (f64, f64),
+    image_min: Option<&[f64]>,
+    image_max: Option<&[f64]>,
+) -> Vec<f32> {
+    let total = raw.len();
+    let per = |v: Option<&[f64]>| v.map(|x| (total / x.len().max(1)).max(1));
+    let (pmin, pmax) = (per(image_min), per(image_max));
+    let denom = vmax - vmin;
+    raw.iter()
+        .enumerate()
+        .map(|(i, &v)| {
+            let lo = match (image_min, pmin) {
+                (Some(m), Some(p)) => m.get(i / p).copied().unwrap_or(0.0),
+                _ => 0.0,
+            };
+            let hi = match (image_max, pmax) {
+                (Some(m), Some(p)) => m.get(i / p).copied().unwrap_or(1.0),
+                _ => 1.0,
+            };
+            if denom == 0.0 {
+                lo as f32
+            } else {
+                ((v - vmin) / denom * (hi - lo) + lo) as f32
+            }
+        })
+        .collect()
+}
+
+fn read_minc1(b: &[u8]) -> Result<DynImage> {
+    let nc = parse_netcdf(b)?;
+    let image = nc
+        .var("image")
+        .ok_or_else(|| Error::format("no 'image' variable: not a MINC file"))?;
+    let dims: Vec<DimInfo> = image
+        .dims
+        .iter()
+        .map(|&d| {
+            let (name, len) = nc.dims.get(d).cloned().unwrap_or_default();
+            let var = nc.var(&name);
+            let first = |a: &str| {
+                var.and_then(|v| v.attr_f64s(a))
+                    .and_then(|v| v.first().copied())
+            };
+            DimInfo {
+                step: first("step"),
+                start: first("start"),
+                cosines: var.and_then(|v| v.attr_f64s("direction_cosines")),
+                name,
+                len,
+            }
+        })
+        .collect();
+    let dim_names: Vec<&str> = dims.iter().map(|d| d.name.as_str()).collect();
+    let dim_lens: Vec<usize> = dims.iter().map(|d| d.len).collect();
+    let (geometry, frames) = layout(&dims)?;
 
     let signtype = image.attr_str("signtype");
     let unsigned = match signtype.as_deref() {
@@ -454,50 +578,16 @@ fn read_minc1(b: &[u8]) -> Result<DynImage> {
             Image::with_layout(geometry, 1, frames, raw)?.into()
         });
     }
-    let (vmin, vmax) = valid_range(image, unsigned)?;
+    let valid = valid_range(
+        image.attr_f64s("valid_range"),
+        image.attr_f64s("valid_min"),
+        image.attr_f64s("valid_max"),
+        type_range(type_size(image.nc_type)?, unsigned),
+    );
     let imin = scale_values(&nc, b, "image-min", &dim_names)?;
     let imax = scale_values(&nc, b, "image-max", &dim_names)?;
-    let total = raw.len();
-    let per = |v: &Option<Vec<f64>>| v.as_ref().map(|x| (total / x.len().max(1)).max(1));
-    let (pmin, pmax) = (per(&imin), per(&imax));
-    let denom = vmax - vmin;
-    let out: Vec<f32> = raw
-        .iter()
-        .enumerate()
-        .map(|(i, &v)| {
-            let lo = match (&imin, pmin) {
-                (Some(m), Some(p)) => m.get(i / p).copied().unwrap_or(0.0),
-                _ => 0.0,
-            };
-            let hi = match (&imax, pmax) {
-                (Some(m), Some(p)) => m.get(i / p).copied().unwrap_or(1.0),
-                _ => 1.0,
-            };
-            if denom == 0.0 {
-                lo as f32
-            } else {
-                ((v - vmin) / denom * (hi - lo) + lo) as f32
-            }
-        })
-        .collect();
+    let out = rescale(&raw, valid, imin.as_deref(), imax.as_deref());
     Ok(Image::with_layout(geometry, 1, frames, out)?.into())
-}
-
-fn valid_range(image: &Var, unsigned: bool) -> Result<(f64, f64)> {
-    if let Some(r) = image.attr_f64s("valid_range").filter(|r| r.len() == 2) {
-        return Ok((r[0].min(r[1]), r[0].max(r[1])));
-    }
-    if let (Some(a), Some(b)) = (image.attr_f64s("valid_min"), image.attr_f64s("valid_max")) {
-        return Ok((a[0], b[0]));
-    }
-    Ok(match (image.nc_type, unsigned) {
-        (1, true) => (0.0, 255.0),
-        (1, false) => (-128.0, 127.0),
-        (3, true) => (0.0, 65535.0),
-        (3, false) => (-32768.0, 32767.0),
-        (4, true) => (0.0, u32::MAX as f64),
-        _ => (i32::MIN as f64, i32::MAX as f64),
-    })
 }
 
 /// `image-min` / `image-max`: values over the leading image dimensions they span.

@@ -14,6 +14,8 @@ pub mod analyze;
 pub mod compress;
 #[cfg(feature = "dicom")]
 pub mod dicom;
+#[cfg(feature = "dicom")]
+mod dicom_guard;
 pub mod metaimage;
 pub mod minc;
 pub mod nifti;

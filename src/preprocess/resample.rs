@@ -302,11 +302,7 @@ fn linear_taps(c: f64, n: usize) -> (usize, usize, f64) {
 }
 
 fn convert<T: Pixel>(v: f64, rounding: Rounding) -> T {
-    if T::TYPE.is_float() || rounding == Rounding::Round {
-        T::from_f64(v)
-    } else {
-        T::from_f64(v.trunc())
-    }
+    convert_fast(v, rounding)
 }
 
 /// Resample `img` onto `target`. Scalar images (any number of frames; each frame alike).
@@ -342,12 +338,17 @@ pub fn resample<T: Pixel>(
     }
     let n_in = g.voxel_count();
     let n_out = out_g.voxel_count();
-    let mut data = Vec::with_capacity(n_out * frames);
-    for f in 0..frames {
-        let src = &img.data()[f * n_in..(f + 1) * n_in];
-        let out = resample_frame(src, &g, &out_g, opts);
-        data.extend(out);
-    }
+    let data = if frames == 1 {
+        // one frame: the frame's buffer is the result (no second 1× output copy)
+        resample_frame(img.data(), &g, &out_g, opts)
+    } else {
+        let mut data = Vec::with_capacity(n_out * frames);
+        for f in 0..frames {
+            let src = &img.data()[f * n_in..(f + 1) * n_in];
+            data.extend(resample_frame(src, &g, &out_g, opts));
+        }
+        data
+    };
     Ok((
         Image::with_layout(out_g, 1, frames, data)?,
         ResampleUndo {
@@ -500,7 +501,56 @@ fn label_vote<T: Pixel>(src: &[T], size: [usize; 3], c: [f64; 3]) -> T {
     best.0
 }
 
-/// Axis-aligned fast path for linear interpolation: per-axis tap tables.
+/// `v` rounded half away from zero, like `f64::round`, without the software `round` call that
+/// the baseline x86-64 target makes (no SSE4.1): truncation by conversion plus a fraction test,
+/// exact for |v| < 2^52; larger values and NaN go through `f64::round`.
+#[inline]
+fn round_half_away(v: f64) -> f64 {
+    if v.abs() < 4.0e15 {
+        let t = v as i64 as f64;
+        let f = v - t;
+        // branch-free: the fraction's side is unpredictable on real images
+        t + (i32::from(f >= 0.5) - i32::from(f <= -0.5)) as f64
+    } else {
+        v.round()
+    }
+}
+
+/// An integral (or NaN / out-of-range) `r` stored as `T`: saturating cast, NaN → 0, the same as
+/// [`Pixel::from_f64`] for integral values but without its second rounding. The type tests fold
+/// away at compile time.
+#[inline]
+fn from_integral<T: Pixel>(r: f64) -> T {
+    use std::any::Any;
+    macro_rules! via {
+        ($($t:ty),*) => {$(
+            if let Some(x) = (&(r as $t) as &dyn Any).downcast_ref::<T>() {
+                return *x;
+            }
+        )*};
+    }
+    via!(u8, i8, u16, i16, u32, i32);
+    T::from_f64(r)
+}
+
+/// [`convert`] for the hot loops: same results, faster rounding.
+#[inline]
+fn convert_fast<T: Pixel>(v: f64, rounding: Rounding) -> T {
+    if T::TYPE.is_float() {
+        T::from_f64(v)
+    } else if rounding == Rounding::Round {
+        from_integral(round_half_away(v))
+    } else if v.abs() < 4.0e15 {
+        from_integral(v as i64 as f64)
+    } else {
+        T::from_f64(v.trunc())
+    }
+}
+
+/// Axis-aligned fast path for linear interpolation: per-axis tap tables. For each output row the
+/// four input rows it reads (y0/y1 × z0/z1) are first blended along y and z into one row of
+/// f64 over the i range the row needs (a straight, vectorisable loop over the input), then each
+/// output voxel is a single lerp along i of that row. Parallel over output k-planes.
 fn linear_separable<T: Pixel>(
     src: &[T],
     g: &Geometry,
@@ -521,9 +571,29 @@ fn linear_separable<T: Pixel>(
     let (tx, ty, tz) = (table(0), table(1), table(2));
     let [ni, nj, _] = g.size;
     let [oi, oj, _] = out_g.size;
-    out.par_chunks_mut(oi * oj)
-        .enumerate()
-        .for_each(|(k, plane)| {
+    // input i range read by the row: [lo, hi)
+    let lo = tx.iter().flatten().map(|t| t.0).min().unwrap_or(0);
+    let hi = tx.iter().flatten().map(|t| t.1 + 1).max().unwrap_or(0);
+    if oi == 0 || oj == 0 {
+        return;
+    }
+    // the inside samples along i form one interval [xa, xb) (the index map is monotonic)
+    let xa = tx.iter().position(Option::is_some).unwrap_or(oi);
+    let xb = tx.iter().rposition(Option::is_some).map_or(xa, |p| p + 1);
+    let taps: Vec<(usize, usize, f64)> = tx[xa..xb].iter().map_while(|t| *t).collect();
+    if taps.len() != xb - xa {
+        // not an interval (cannot happen for an affine map; kept for safety): general path
+        let size = g.size;
+        return generic(aff, out_g, out, |c| {
+            if !(0..3).all(|a| inside(c[a], size[a])) {
+                return default;
+            }
+            convert(trilinear(src, size, c), rounding)
+        });
+    }
+    out.par_chunks_mut(oi * oj).enumerate().for_each_init(
+        || vec![0f64; ni],
+        |blend, (k, plane)| {
             let Some((z0, z1, wz)) = tz[k] else {
                 plane.fill(default);
                 return;
@@ -533,24 +603,30 @@ fn linear_separable<T: Pixel>(
                     row.fill(default);
                     continue;
                 };
-                let r00 = &src[ni * (y0 + nj * z0)..][..ni];
-                let r10 = &src[ni * (y1 + nj * z0)..][..ni];
-                let r01 = &src[ni * (y0 + nj * z1)..][..ni];
-                let r11 = &src[ni * (y1 + nj * z1)..][..ni];
-                for (v, t) in row.iter_mut().zip(&tx) {
-                    let Some((x0, x1, wx)) = *t else {
-                        *v = default;
-                        continue;
-                    };
-                    let lerp = |a: f64, b: f64, t: f64| a + (b - a) * t;
-                    let c00 = lerp(r00[x0].to_f64(), r00[x1].to_f64(), wx);
-                    let c10 = lerp(r10[x0].to_f64(), r10[x1].to_f64(), wx);
-                    let c01 = lerp(r01[x0].to_f64(), r01[x1].to_f64(), wx);
-                    let c11 = lerp(r11[x0].to_f64(), r11[x1].to_f64(), wx);
-                    *v = convert(lerp(lerp(c00, c10, wy), lerp(c01, c11, wy), wz), rounding);
+                let r00 = &src[ni * (y0 + nj * z0)..][lo..hi];
+                let r10 = &src[ni * (y1 + nj * z0)..][lo..hi];
+                let r01 = &src[ni * (y0 + nj * z1)..][lo..hi];
+                let r11 = &src[ni * (y1 + nj * z1)..][lo..hi];
+                for ((((b, a00), a10), a01), a11) in
+                    blend[lo..hi].iter_mut().zip(r00).zip(r10).zip(r01).zip(r11)
+                {
+                    let (v00, v10) = (a00.to_f64(), a10.to_f64());
+                    let (v01, v11) = (a01.to_f64(), a11.to_f64());
+                    let c0 = v00 + (v10 - v00) * wy;
+                    let c1 = v01 + (v11 - v01) * wy;
+                    *b = c0 + (c1 - c0) * wz;
+                }
+                let (head, rest) = row.split_at_mut(xa);
+                let (mid, tail) = rest.split_at_mut(xb - xa);
+                head.fill(default);
+                tail.fill(default);
+                for (v, &(x0, x1, wx)) in mid.iter_mut().zip(&taps) {
+                    let (a, b) = (blend[x0], blend[x1]);
+                    *v = convert_fast(a + (b - a) * wx, rounding);
                 }
             }
-        });
+        },
+    );
 }
 
 /// Axis-aligned fast path for nearest neighbour: per-axis index tables.
@@ -749,6 +825,114 @@ mod tests {
         assert_eq!(round_half_even(2.5), 2.0);
         assert_eq!(round_half_even(3.5), 4.0);
         assert_eq!(round_half_even(358.4), 358.0);
+    }
+
+    #[test]
+    fn fast_rounding_matches_pixel_rounding() {
+        let mut vals = vec![
+            0.0,
+            -0.0,
+            0.5,
+            -0.5,
+            1.5,
+            -1.5,
+            2.5,
+            -2.5,
+            0.499_999_999_999_999_94,
+            -0.499_999_999_999_999_94,
+            32767.4,
+            32767.5,
+            -32768.5,
+            -40000.2,
+            1e20,
+            -1e20,
+            4.5e15 + 0.5,
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            255.5,
+            -1.0,
+        ];
+        let mut s = 7u64;
+        for _ in 0..10_000 {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            vals.push(((s >> 11) as f64 / (1u64 << 53) as f64 - 0.5) * 140_000.0);
+            vals.push((s >> 40) as f64 * 0.5 - 4_000_000.0);
+        }
+        fn check<T: Pixel + PartialEq>(v: f64) {
+            let want = T::from_f64(v);
+            assert_eq!(convert_fast::<T>(v, Rounding::Round), want, "{v} round");
+            let want = T::from_f64(v.trunc());
+            assert_eq!(convert_fast::<T>(v, Rounding::Truncate), want, "{v} trunc");
+        }
+        for &v in &vals {
+            check::<u8>(v);
+            check::<i8>(v);
+            check::<u16>(v);
+            check::<i16>(v);
+            check::<u32>(v);
+            check::<i32>(v);
+            check::<i64>(v);
+            assert_eq!(
+                convert_fast::<f32>(v, Rounding::Round).to_bits(),
+                (v as f32).to_bits()
+            );
+        }
+    }
+
+    #[test]
+    fn separable_linear_matches_trilinear() {
+        // odd sizes, spacing changes both ways, offset origin: every tap case (inside, clamped
+        // border half-voxel, outside) occurs on some axis
+        let g = Geometry::new([13, 9, 7], [0.7, 1.3, 2.5], [0.0; 3], IDENTITY).unwrap();
+        let mut s = 3u64;
+        let data: Vec<f64> = (0..13 * 9 * 7)
+            .map(|_| {
+                s = s
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                (s >> 40) as f64 / 1000.0 - 3000.0
+            })
+            .collect();
+        let out_g =
+            Geometry::new([17, 8, 19], [0.55, 1.6, 1.0], [-0.4, 0.3, -1.1], IDENTITY).unwrap();
+        let aff = Affine::new(&g, &out_g);
+        assert!(aff.is_diagonal(out_g.size));
+        let mut fast = vec![0f64; out_g.voxel_count()];
+        linear_separable(&data, &g, &aff, &out_g, -7.0, Rounding::Round, &mut fast);
+        let mut slow = vec![0f64; out_g.voxel_count()];
+        generic(&aff, &out_g, &mut slow, |c| {
+            if !(0..3).all(|a| inside(c[a], g.size[a])) {
+                return -7.0;
+            }
+            trilinear(&data, g.size, c)
+        });
+        assert!(slow.contains(&-7.0) && slow.iter().any(|&v| v != -7.0));
+        for (n, (a, b)) in fast.iter().zip(&slow).enumerate() {
+            assert!(
+                (a - b).abs() <= 1e-9 * b.abs().max(1.0),
+                "voxel {n}: {a} vs {b}"
+            );
+        }
+        // integer output: the same values rounded
+        let di: Vec<i16> = data.iter().map(|&v| v as i16).collect();
+        let mut fi = vec![0i16; out_g.voxel_count()];
+        linear_separable(&di, &g, &aff, &out_g, 0, Rounding::Round, &mut fi);
+        let mut si = vec![0i16; out_g.voxel_count()];
+        generic(&aff, &out_g, &mut si, |c| {
+            if !(0..3).all(|a| inside(c[a], g.size[a])) {
+                return 0;
+            }
+            i16::from_f64(trilinear(&di, g.size, c))
+        });
+        let diff = fi.iter().zip(&si).filter(|(a, b)| a != b).count();
+        assert!(
+            fi.iter().zip(&si).all(|(a, b)| (a - b).abs() <= 1),
+            "off by more than 1"
+        );
+        assert!(diff * 100 <= fi.len(), "{diff} rounding ties differ");
     }
 
     #[test]

@@ -141,14 +141,16 @@ pub(crate) fn pylist<T: std::fmt::Display>(v: &[T]) -> String {
     format!("[{}]", items.join(", "))
 }
 
-/// Canal centre-line points `(x, y, z)` in lexicographic order, and the per-slice mid y used
-/// by the anterior mask (-1 where a slice has no canal voxel).
+/// Canal centre-line points `(x, y, z)` in lexicographic order (in the coordinates of the
+/// whole volume: buffer index + `off`), the per-slice mid y used by the anterior mask (buffer
+/// coordinates, -1 where a slice has no canal voxel), and `off`.
 struct Canal {
     points: Vec<[i64; 3]>,
     mid_y: Vec<i64>,
+    off: [usize; 3],
 }
 
-fn canal_centerline(d: Dims, seg: &[u8], labels: &[u8]) -> Result<Canal> {
+fn canal_centerline(d: Dims, seg: &[u8], labels: &[u8], off: [usize; 3]) -> Result<Canal> {
     let mut inset = [false; 256];
     for &l in labels {
         inset[l as usize] = true;
@@ -186,12 +188,16 @@ fn canal_centerline(d: Dims, seg: &[u8], labels: &[u8]) -> Result<Canal> {
         if mid_x[z] >= 0 {
             let (x, y) = (mid_x[z] as usize, mid_y[z] as usize);
             if inset[seg[d.idx(x, y, z)] as usize] {
-                points.push([x as i64, y as i64, z as i64]);
+                points.push([
+                    (x + off[0]) as i64,
+                    (y + off[1]) as i64,
+                    (z + off[2]) as i64,
+                ]);
             }
         }
     }
     points.sort();
-    Ok(Canal { points, mid_y })
+    Ok(Canal { points, mid_y, off })
 }
 
 /// Index of the centre-line point nearest to `p` (Euclidean, as `np.linalg.norm`, first on
@@ -286,23 +292,26 @@ fn sort_si(
     let mut na = vec![0f64; maxl + 1];
     let mut sa = vec![[0f64; 3]; maxl + 1];
     let plane = d.nx * d.ny;
+    let off = canal.off;
     for z in 0..d.nz {
         let my = canal.mid_y[z];
+        let zf = (z + off[2]) as f64;
         for (o, &l) in labels[z * plane..(z + 1) * plane].iter().enumerate() {
             if l == 0 || l as usize > maxl {
                 continue;
             }
-            let (x, y) = ((o % d.nx) as f64, (o / d.nx) as f64);
+            // whole-volume coordinates (integer sums: exact in f64)
+            let (x, y) = ((o % d.nx + off[0]) as f64, (o / d.nx + off[1]) as f64);
             let l = l as usize;
             n[l] += 1.0;
             s[l][0] += x;
             s[l][1] += y;
-            s[l][2] += z as f64;
+            s[l][2] += zf;
             if (o / d.nx) as i64 > my {
                 na[l] += 1.0;
                 sa[l][0] += x;
                 sa[l][1] += y;
-                sa[l][2] += z as f64;
+                sa[l][2] += zf;
             }
         }
     }
@@ -661,6 +670,21 @@ pub fn iterative_label(
     loc: Option<&[u8]>,
     p: &IterativeLabelParams,
 ) -> Result<Vec<u8>> {
+    iterative_label_at(d, seg, loc, p, [0; 3])
+}
+
+/// [`iterative_label`] on a box cut out of a bigger volume, `off` = the box's first voxel in
+/// that volume: every computation that depends on absolute coordinates (centres of mass and
+/// their distances to the canal) uses the big volume's coordinates, so the result equals the
+/// box of [`iterative_label`] on the big volume whenever the box holds every voxel of a
+/// listed label plus the dilation margin.
+pub fn iterative_label_at(
+    d: Dims,
+    seg: &[u8],
+    loc: Option<&[u8]>,
+    p: &IterativeLabelParams,
+    off: [usize; 3],
+) -> Result<Vec<u8>> {
     if seg.len() != d.len() || loc.is_some_and(|l| l.len() != d.len()) {
         return Err(Error::mismatch(
             "iterative_label: buffer sizes do not match the grid",
@@ -668,7 +692,7 @@ pub fn iterative_label(
     }
     let mut canal_cord = p.canal_labels.clone();
     canal_cord.extend_from_slice(&p.cord_labels);
-    let canal = canal_centerline(d, seg, &canal_cord)?;
+    let canal = canal_centerline(d, seg, &canal_cord, off)?;
     if canal.points.is_empty() {
         return Err(content(
             "attempt to get argmin of an empty sequence (the canal has no centre-line voxel)"

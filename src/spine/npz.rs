@@ -139,19 +139,35 @@ fn parse_npy(
         .ok_or_else(|| Error::too_large(format!("{what}: shape {shape:?}")))?;
     let mut pos = 0usize;
     let mut out = Vec::with_capacity(channels.len());
+    // Inflated in 1 MiB pieces: skipped channels are never stored, and a kept channel is
+    // never held twice (bytes and floats).
+    let mut buf = vec![0u8; (1 << 20).min(nbytes.max(4))];
     for &channel in channels {
-        let skip = ((channel - pos) * nbytes) as u64;
-        let copied = std::io::copy(&mut (&mut r).take(skip), &mut std::io::sink()).map_err(io)?;
-        if copied != skip {
-            return Err(bad("probabilities truncated".into()));
+        let mut skip = (channel - pos) * nbytes;
+        while skip > 0 {
+            let take = skip.min(buf.len());
+            r.read_exact(&mut buf[..take]).map_err(|e| {
+                if e.kind() == std::io::ErrorKind::UnexpectedEof {
+                    bad("probabilities truncated".into())
+                } else {
+                    io(e)
+                }
+            })?;
+            skip -= take;
         }
-        let mut buf = vec![0u8; nbytes];
-        r.read_exact(&mut buf).map_err(io)?;
-        out.push(
-            buf.chunks_exact(4)
-                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                .collect(),
-        );
+        let mut vals: Vec<f32> = Vec::with_capacity(n);
+        let mut left = nbytes;
+        while left > 0 {
+            let take = left.min(buf.len());
+            r.read_exact(&mut buf[..take]).map_err(io)?;
+            vals.extend(
+                buf[..take]
+                    .chunks_exact(4)
+                    .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])),
+            );
+            left -= take;
+        }
+        out.push(vals);
         pos = channel + 1;
     }
     Ok((shape, out))

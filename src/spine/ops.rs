@@ -62,13 +62,80 @@ pub fn same_grid(a: &Geometry, b: &Geometry, what: &str) -> Result<()> {
     Ok(())
 }
 
+/// A label volume cut down to the box of its non-zero voxels grown by a margin.
+struct Boxed {
+    /// `[x0, y0, z0, x1, y1, z1]` inclusive, in the whole volume.
+    b: [usize; 6],
+    d: Dims,
+    data: Vec<u8>,
+}
+
+impl Boxed {
+    fn off(&self) -> [usize; 3] {
+        [self.b[0], self.b[1], self.b[2]]
+    }
+    /// The same box of another whole-volume buffer.
+    fn cut<T: Copy + Default>(&self, whole: Dims, src: &[T]) -> Vec<T> {
+        let b = self.b;
+        let mut out = Vec::with_capacity(self.d.len());
+        for z in b[2]..=b[5] {
+            for y in b[1]..=b[4] {
+                let i = whole.idx(b[0], y, z);
+                out.extend_from_slice(&src[i..i + self.d.nx]);
+            }
+        }
+        out
+    }
+    /// A box-sized result pasted into a zero volume of the whole size.
+    fn paste(&self, whole: Dims, sub: &[u8]) -> Vec<u8> {
+        let b = self.b;
+        let mut out = vec![0u8; whole.len()];
+        let plane = whole.nx * whole.ny;
+        let (nx, ny) = (self.d.nx, self.d.ny);
+        out.par_chunks_mut(plane.max(1))
+            .enumerate()
+            .filter(|(z, _)| *z >= b[2] && *z <= b[5])
+            .for_each(|(z, p)| {
+                for y in b[1]..=b[4] {
+                    let s0 = nx * ((y - b[1]) + ny * (z - b[2]));
+                    let o = whole.nx * y + b[0];
+                    p[o..o + nx].copy_from_slice(&sub[s0..s0 + nx]);
+                }
+            });
+        out
+    }
+}
+
+/// The box of the non-zero voxels of `s` grown by `margin` (clipped to the volume); `None` for
+/// an empty volume. Every utility below maps 0 to 0 and only looks a bounded distance away
+/// from non-zero voxels, so it gives the same result on that box as on the whole volume when
+/// `margin` covers that distance (algorithms that use absolute coordinates get the offset).
+fn boxed(d: Dims, s: &[u8], margin: usize) -> Result<Option<Boxed>> {
+    let Some(b) = utils::crop_box(d, s, margin)? else {
+        return Ok(None);
+    };
+    let bd = Dims::new([b[3] - b[0] + 1, b[4] - b[1] + 1, b[5] - b[2] + 1]);
+    let mut bx = Boxed {
+        b,
+        d: bd,
+        data: Vec::new(),
+    };
+    bx.data = bx.cut(d, s);
+    Ok(Some(bx))
+}
+
 /// `largest_component` on an image (labels rounded to uint8).
 pub fn largest_component(seg: &DynImage, binarize: bool, dilate: usize) -> Result<Image<u8>> {
     let (d, s) = labels_u8(seg, "largest_component")?;
-    out_u8(
-        *seg.geometry(),
-        utils::largest_component(d, &s, binarize, dilate)?,
-    )
+    // Dilated voxels stay within `dilate` of the labels.
+    let out = match boxed(d, &s, dilate + 1)? {
+        Some(bx) => bx.paste(
+            d,
+            &utils::largest_component(bx.d, &bx.data, binarize, dilate)?,
+        ),
+        None => utils::largest_component(d, &s, binarize, dilate)?,
+    };
+    out_u8(*seg.geometry(), out)
 }
 
 /// `iterative_label` on an image. `loc` is resampled onto the segmentation grid (nearest,
@@ -88,10 +155,35 @@ pub fn iterative_label_image(
             Some(r.into_data())
         }
     };
-    out_u8(
-        *seg.geometry(),
-        iterative_label(d, &s, loc_data.as_deref(), p)?,
-    )
+    // Label 0 never takes part unless a parameter lists it; then the whole volume is used.
+    let lists = [
+        &p.disc_labels,
+        &p.disc_landmark_labels,
+        &p.selected_disc_landmarks,
+        &p.vertebrae_labels,
+        &p.vertebrae_extra_labels,
+        &p.canal_labels,
+        &p.cord_labels,
+        &p.sacrum_labels,
+    ];
+    let zero_listed =
+        lists.iter().any(|l| l.contains(&0)) || p.map_input.iter().any(|&(a, _)| a == 0);
+    let margin = p.dilation_size.max(1) + 2;
+    let bx = if zero_listed {
+        None
+    } else {
+        boxed(d, &s, margin)?
+    };
+    let out = match bx {
+        Some(bx) => {
+            let l = loc_data.as_deref().map(|l| bx.cut(d, l));
+            let r =
+                super::iterative::iterative_label_at(bx.d, &bx.data, l.as_deref(), p, bx.off())?;
+            bx.paste(d, &r)
+        }
+        None => iterative_label(d, &s, loc_data.as_deref(), p)?,
+    };
+    out_u8(*seg.geometry(), out)
 }
 
 /// `fill_canal` on an image.
@@ -103,10 +195,21 @@ pub fn fill_canal(
     largest_cord: bool,
 ) -> Result<Image<u8>> {
     let (d, s) = labels_u8(seg, "fill_canal")?;
-    out_u8(
-        *seg.geometry(),
-        utils::fill_canal(d, &s, canal_label, cord_label, largest_canal, largest_cord)?,
-    )
+    let run = |d: Dims, s: &[u8]| {
+        utils::fill_canal(d, s, canal_label, cord_label, largest_canal, largest_cord)
+    };
+    // Nothing happens outside the box of the non-zero voxels (canal label 0 would fill
+    // background: whole volume then).
+    let bx = if canal_label == 0 {
+        None
+    } else {
+        boxed(d, &s, 1)?
+    };
+    let out = match bx {
+        Some(bx) => bx.paste(d, &run(bx.d, &bx.data)?),
+        None => run(d, &s)?,
+    };
+    out_u8(*seg.geometry(), out)
 }
 
 /// `extract_alternate` on an image: 0/1 uint8 mask of every other present label.

@@ -1,13 +1,35 @@
-//! The post-processing chains of `totalspineseg/inference.py` (spec §2) on a TotalSpineSeg
-//! output folder, with the parameters inference.py uses.
+//! The post-processing chains of `totalspineseg/inference.py` (spec §2), as an in-memory core
+//! and a folder shell over a TotalSpineSeg output folder, with the parameters inference.py uses.
 //!
-//! * [`postprocess_step1`]: rows 10–25 — `step1_raw/X` → `step1_output/X` (largest cluster,
+//! In memory (used by [`crate::pipeline::spine`]):
+//!
+//! * [`step1_postprocess`]: rows 10–25 — step-1 raw labels (+ the canal and cord probability
+//!   channels) → [`Step1Products`]: step-1 output, soft canal/cord, levels, and the step-2
+//!   input (image cropped to step 1 with margin 10 + odd-disc mask).
+//! * [`step2_postprocess`]: rows 28–31 — step-2 raw labels (cropped grid) → step-2 output
+//!   un-cropped onto the 1 mm image grid.
+//! * [`Product::to_grid`]: row 33 — a product onto the native image grid with its interpolation.
+//!
+//! On a folder (read → core → write, same files as before the split):
+//!
+//! * [`postprocess_step1`]: `step1_raw/X` → `step1_output/X` (largest cluster,
 //!   iterative labeling, fill canal, onto `input/X_0000`), `step1_canal/X`, `step1_cord/X` (from
 //!   `step1_raw/X.npz`), `step1_levels/X`, and the step-2 input `step2_input/X_0000` (image
 //!   cropped to step 1, margin 10) + `step2_input/X_0001` (odd discs).
-//! * [`postprocess_step2`]: rows 28–33 — `step2_raw/X` → `step2_output/X` (largest cluster,
+//! * [`postprocess_step2`]: `step2_raw/X` → `step2_output/X` (largest cluster,
 //!   iterative labeling, fill canal, un-crop onto `input/X_0000`), then unless `iso` every product
 //!   resampled onto the native image `input_raw/X_0000`.
+//!
+//! ```no_run
+//! use medseg::spine::pipeline::{step1_postprocess, step2_postprocess, CoreOptions, SoftChannels};
+//! # fn main() -> medseg::Result<()> {
+//! let rd = |p: &str| medseg::io::read(std::path::Path::new(p), &Default::default());
+//! let (image, raw1) = (rd("input/X_0000.nii.gz")?, rd("step1_raw/X.nii.gz")?);
+//! let s1 = step1_postprocess(&raw1, Some(&image), None, None, &CoreOptions::default())?;
+//! let raw2 = rd("step2_raw/X.nii.gz")?;
+//! let out = step2_postprocess(&raw2, Some(image.geometry()), None, &CoreOptions::default())?;
+//! # let _ = (s1, out, SoftChannels { canal: &[], cord: &[] }); Ok(()) }
+//! ```
 //!
 //! Differences from the reference, on purpose: a failing case is reported as a typed error
 //! naming the case and the stage (the reference prints and deletes that output); outputs are
@@ -153,6 +175,223 @@ fn localizer(ctx: &Ctx, on: bool) -> Result<Option<DynImage>> {
     }
 }
 
+/// Options of the in-memory chains.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CoreOptions {
+    /// Localizer mode: iterative labeling with the localizer landmarks (`--loc`). On when a
+    /// localizer is given, and also without one when the folder has a `localizers/` folder.
+    pub loc_mode: bool,
+    /// Apply the fix for the anterior-refinement bug (not the reference behaviour).
+    pub fix_anterior_refinement: bool,
+}
+
+/// The step-1 probability channels `extract_soft` needs, on the step-1 raw grid (x fastest):
+/// region 8 (canal + cord) and region 9 (cord), i.e. npz channels 7 and 8.
+#[derive(Debug, Clone, Copy)]
+pub struct SoftChannels<'a> {
+    pub canal: &'a [f32],
+    pub cord: &'a [f32],
+}
+
+/// The step-2 network input built from step 1 (rows 21–24).
+#[derive(Debug, Clone)]
+pub struct Step2Input {
+    /// Channel 0: the 1 mm image cropped to step 1's bounding box + 10 voxels (stored type).
+    pub image: DynImage,
+    /// Channel 1: 0/1 mask of every other present disc (uint8), on the cropped grid.
+    pub odd_discs: Image<u8>,
+}
+
+/// Everything step 1 post-processing makes (rows 10–25). Products whose stage failed are
+/// `None` and their error is in `errors` (as the reference drops only that file).
+#[derive(Debug)]
+pub struct Step1Products {
+    /// `step1_output` on the image grid (uint8).
+    pub output: DynImage,
+    /// `step1_canal` (float32), when probabilities were given.
+    pub canal: Option<DynImage>,
+    /// `step1_cord` (float32), when probabilities were given.
+    pub cord: Option<DynImage>,
+    /// `step1_levels` (uint8 points).
+    pub levels: Option<DynImage>,
+    /// The step-2 input, when an image was given.
+    pub step2_input: Option<Step2Input>,
+    /// Stage name and error of every stage that failed.
+    pub errors: Vec<(String, Error)>,
+}
+
+/// Stage names (also used in the folder shell's reports).
+pub mod stage {
+    pub const LABEL1: &str = "largest_component/iterative_label/fill_canal";
+    pub const LABEL2: &str = "largest_component/iterative_label/fill_canal";
+    pub const CANAL: &str = "extract_soft step1_canal";
+    pub const CORD: &str = "extract_soft step1_cord";
+    pub const LEVELS: &str = "extract_levels";
+    pub const STEP2_INPUT: &str = "step2 input (crop_image2seg, extract_alternate)";
+}
+
+fn label_chain(
+    raw: &DynImage,
+    loc: Option<&DynImage>,
+    mut p: IterativeLabelParams,
+    o: &CoreOptions,
+) -> Result<DynImage> {
+    let l = DynImage::U8(ops::largest_component(raw, true, 5)?);
+    p.fix_anterior_refinement = o.fix_anterior_refinement;
+    let it = DynImage::U8(ops::iterative_label_image(&l, loc, &p)?);
+    Ok(DynImage::U8(ops::fill_canal(&it, 2, 1, true, true)?))
+}
+
+fn soft_len_check(soft: &SoftChannels, g: &Geometry) -> Result<()> {
+    let n = g.voxel_count();
+    if soft.canal.len() != n || soft.cord.len() != n {
+        return Err(Error::mismatch(format!(
+            "extract_soft: probability channels of {} / {} values do not match the segmentation grid {:?}",
+            soft.canal.len(),
+            soft.cord.len(),
+            g.size
+        )));
+    }
+    Ok(())
+}
+
+/// Rows 10–25 in memory: `raw` = step-1 network labels (values 0..=9) on the 1 mm canonical
+/// grid; `image` = the 1 mm image (`input/X_0000`, stored type) on that grid; `soft` = the
+/// canal/cord probability channels; `loc` = localizer segmentation (any grid).
+///
+/// Errors (the case is lost): labels outside 0..=9, an empty segmentation, and any failure of
+/// the labeling chain, e.g. no landmark ([`ErrorKind::Content`]). Later stages that fail are
+/// recorded in [`Step1Products::errors`].
+pub fn step1_postprocess(
+    raw: &DynImage,
+    image: Option<&DynImage>,
+    soft: Option<SoftChannels<'_>>,
+    loc: Option<&DynImage>,
+    o: &CoreOptions,
+) -> Result<Step1Products> {
+    check_labels(raw, 9, "step1_raw")?;
+    let loc_on = o.loc_mode || loc.is_some();
+    let f = label_chain(raw, loc, IterativeLabelParams::step1(loc_on), o)?;
+    let output = match image {
+        Some(i) => transform_seg2image(i.geometry(), &f, Interp::Nearest)?,
+        None => f,
+    };
+    let mut errors = Vec::new();
+    let mut keep = |name: &str, r: Result<DynImage>| match r {
+        Ok(v) => Some(v),
+        Err(e) => {
+            errors.push((name.to_string(), e));
+            None
+        }
+    };
+    let (mut canal, mut cord) = (None, None);
+    if let Some(s) = soft {
+        for (name, prob, seg_labels, slot) in [
+            (stage::CANAL, s.canal, &[1u8, 2][..], &mut canal),
+            (stage::CORD, s.cord, &[1][..], &mut cord),
+        ] {
+            *slot = keep(
+                name,
+                soft_len_check(&s, raw.geometry()).and_then(|_| {
+                    Ok(DynImage::F32(ops::extract_soft(
+                        prob, &output, seg_labels, 1, false,
+                    )?))
+                }),
+            );
+        }
+    }
+    let levels = keep(
+        stage::LEVELS,
+        ops::extract_levels_image(&output, &LevelsParams::default()).map(DynImage::U8),
+    );
+    let mut step2_input = None;
+    if let Some(image) = image {
+        let r = (|| {
+            let cropped = ops::crop_image_to_seg(image, &output, 10)?;
+            let t = transform_seg2image(cropped.geometry(), &output, Interp::Nearest)?;
+            let odd = ops::extract_alternate(&t, &(63..=100).collect::<Vec<u8>>(), &[])?;
+            Ok(Step2Input {
+                image: cropped,
+                odd_discs: odd,
+            })
+        })();
+        match r {
+            Ok(v) => step2_input = Some(v),
+            Err(e) => errors.push((stage::STEP2_INPUT.to_string(), e)),
+        }
+    }
+    Ok(Step1Products {
+        output,
+        canal,
+        cord,
+        levels,
+        step2_input,
+        errors,
+    })
+}
+
+/// Rows 28–31 in memory: `raw` = step-2 network labels (values 0..=11) on the cropped 1 mm
+/// grid → `step2_output` (uint8) un-cropped onto `image_grid` (the 1 mm image grid; `None` =
+/// stay on the cropped grid).
+pub fn step2_postprocess(
+    raw: &DynImage,
+    image_grid: Option<&Geometry>,
+    loc: Option<&DynImage>,
+    o: &CoreOptions,
+) -> Result<DynImage> {
+    check_labels(raw, 11, "step2_raw")?;
+    let loc_on = o.loc_mode || loc.is_some();
+    let f = label_chain(raw, loc, IterativeLabelParams::step2(loc_on), o)?;
+    match image_grid {
+        Some(g) => transform_seg2image(g, &f, Interp::Nearest),
+        None => Ok(f),
+    }
+}
+
+/// The five products of a run, with the interpolation row 33 uses to bring each onto the
+/// native image grid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Product {
+    Step1Output,
+    Step1Cord,
+    Step1Canal,
+    Step1Levels,
+    Step2Output,
+}
+
+impl Product {
+    /// All products in the order row 33 visits them.
+    pub const ALL: [Product; 5] = [
+        Product::Step1Output,
+        Product::Step1Cord,
+        Product::Step1Canal,
+        Product::Step1Levels,
+        Product::Step2Output,
+    ];
+    /// Output folder name.
+    pub fn folder(self) -> &'static str {
+        match self {
+            Product::Step1Output => "step1_output",
+            Product::Step1Cord => "step1_cord",
+            Product::Step1Canal => "step1_canal",
+            Product::Step1Levels => "step1_levels",
+            Product::Step2Output => "step2_output",
+        }
+    }
+    /// Interpolation onto the native grid.
+    pub fn interp(self) -> Interp {
+        match self {
+            Product::Step1Output | Product::Step2Output => Interp::Nearest,
+            Product::Step1Cord | Product::Step1Canal => Interp::Linear,
+            Product::Step1Levels => Interp::Label,
+        }
+    }
+    /// `transform_seg2image(native, img, interp)`.
+    pub fn to_grid(self, img: &DynImage, native: &Geometry) -> Result<DynImage> {
+        transform_seg2image(native, img, self.interp())
+    }
+}
+
 /// Rows 10–25 of inference.py for every case in `dir/step1_raw/`.
 pub fn postprocess_step1(dir: &Path, o: &PipelineOptions) -> Result<Vec<CaseReport>> {
     let cases = cases_in(&dir.join("step1_raw"))?;
@@ -174,46 +413,35 @@ pub fn postprocess_step1(dir: &Path, o: &PipelineOptions) -> Result<Vec<CaseRepo
     Ok(reports)
 }
 
+fn core_opts(loc_on: bool, o: &PipelineOptions) -> CoreOptions {
+    CoreOptions {
+        loc_mode: loc_on,
+        fix_anterior_refinement: o.fix_anterior_refinement,
+    }
+}
+
 fn step1_case(ctx: &mut Ctx, loc_on: bool, o: &PipelineOptions) {
-    let Some(raw) = ctx.stage("read step1_raw", |c| {
-        let img = read(&c.path("step1_raw", ""))?;
-        check_labels(&img, 9, "step1_raw")?;
-        Ok(img)
-    }) else {
+    let Some(raw) = ctx.stage("read step1_raw", |c| read(&c.path("step1_raw", ""))) else {
         return;
     };
-    let Some(out) = ctx.stage("largest_component/iterative_label/fill_canal", |c| {
-        let l = DynImage::U8(ops::largest_component(&raw, true, 5)?);
+    let Some((loc, image)) = ctx.stage("read input, localizer", |c| {
         let loc = localizer(c, loc_on)?;
-        let mut p = IterativeLabelParams::step1(loc_on);
-        p.fix_anterior_refinement = o.fix_anterior_refinement;
-        let it = DynImage::U8(ops::iterative_label_image(&l, loc.as_ref(), &p)?);
-        let f = DynImage::U8(ops::fill_canal(&it, 2, 1, true, true)?);
-        let image = {
-            let p = c.path("input", "_0000");
-            // the image in its stored type (crop_image2seg keeps the dtype)
-            if p.exists() {
-                Some(io::read(&p, &ReadOptions::default())?)
-            } else {
-                None
-            }
+        let p = c.path("input", "_0000");
+        // the image in its stored type (crop_image2seg keeps the dtype)
+        let image = if p.exists() {
+            Some(io::read(&p, &ReadOptions::default())?)
+        } else {
+            None
         };
-        let out = match &image {
-            Some(i) => transform_seg2image(i.geometry(), &f, Interp::Nearest)?,
-            None => f,
-        };
-        c.write("step1_output", "", &out)?;
-        Ok((out, image))
+        Ok((loc, image))
     }) else {
         return;
     };
-    let (out, image) = out;
-    drop(raw);
     let npz = ctx.dir.join("step1_raw").join(format!("{}.npz", ctx.case));
-    if npz.exists() {
-        let chans = ctx.stage("read step1_raw npz", |_| {
+    let chans = if npz.exists() {
+        ctx.stage("read step1_raw npz", |_| {
             let (shape, mut ch) = super::npz::read_channels(&npz, "probabilities", &[7, 8])?;
-            let g = out.geometry();
+            let g = raw.geometry();
             if shape.len() != 4 || shape[1..] != [g.size[2], g.size[1], g.size[0]] {
                 return Err(Error::mismatch(format!(
                     "{}: probabilities of shape {shape:?} do not match the segmentation grid {:?}",
@@ -224,23 +452,44 @@ fn step1_case(ctx: &mut Ctx, loc_on: bool, o: &PipelineOptions) {
             let cord = ch.pop().unwrap_or_default();
             let canal = ch.pop().unwrap_or_default();
             Ok([canal, cord])
-        });
-        if let Some([canal, cord]) = chans {
-            for (folder, prob, seg_labels) in [
-                ("step1_canal", canal, &[1u8, 2][..]),
-                ("step1_cord", cord, &[1][..]),
-            ] {
-                ctx.stage(&format!("extract_soft {folder}"), |c| {
-                    let soft = ops::extract_soft(&prob, &out, seg_labels, 1, false)?;
-                    c.write(folder, "", &DynImage::F32(soft))
-                });
-            }
+        })
+    } else {
+        None
+    };
+    let soft = chans
+        .as_ref()
+        .map(|[canal, cord]| SoftChannels { canal, cord });
+    let Some(p) = ctx.stage(stage::LABEL1, |_| {
+        step1_postprocess(
+            &raw,
+            image.as_ref(),
+            soft,
+            loc.as_ref(),
+            &core_opts(loc_on, o),
+        )
+    }) else {
+        return;
+    };
+    drop(raw);
+    drop(chans);
+    let Step1Products {
+        output: out,
+        canal,
+        cord,
+        levels,
+        step2_input,
+        errors,
+    } = p;
+    ctx.stage("write step1_output", |c| c.write("step1_output", "", &out));
+    for (folder, img) in [
+        ("step1_canal", canal),
+        ("step1_cord", cord),
+        ("step1_levels", levels),
+    ] {
+        if let Some(img) = img {
+            ctx.stage(&format!("write {folder}"), |c| c.write(folder, "", &img));
         }
     }
-    ctx.stage("extract_levels", |c| {
-        let lv = ops::extract_levels_image(&out, &LevelsParams::default())?;
-        c.write("step1_levels", "", &DynImage::U8(lv))
-    });
     if o.preview {
         ctx.stage("preview", |c| {
             let p = c
@@ -260,15 +509,14 @@ fn step1_case(ctx: &mut Ctx, loc_on: bool, o: &PipelineOptions) {
         });
     }
     // Rows 21–25: step-2 input.
-    if let Some(image) = image {
-        ctx.stage("step2 input (crop_image2seg, extract_alternate)", |c| {
-            let cropped = ops::crop_image_to_seg(&image, &out, 10)?;
-            let g = *cropped.geometry();
-            c.write("step2_input", "_0000", &cropped)?;
-            let t = transform_seg2image(&g, &out, Interp::Nearest)?;
-            let odd = ops::extract_alternate(&t, &(63..=100).collect::<Vec<u8>>(), &[])?;
-            c.write("step2_input", "_0001", &DynImage::U8(odd))
+    if let Some(s2) = step2_input {
+        ctx.stage(stage::STEP2_INPUT, |c| {
+            c.write("step2_input", "_0000", &s2.image)?;
+            c.write("step2_input", "_0001", &DynImage::U8(s2.odd_discs))
         });
+    }
+    for (name, e) in errors {
+        ctx.stage(&name, |_| Err::<(), _>(e));
     }
 }
 
@@ -294,24 +542,13 @@ pub fn postprocess_step2(dir: &Path, o: &PipelineOptions) -> Result<Vec<CaseRepo
 }
 
 fn step2_case(ctx: &mut Ctx, loc_on: bool, o: &PipelineOptions) {
-    let Some(raw) = ctx.stage("read step2_raw", |c| {
-        let img = read(&c.path("step2_raw", ""))?;
-        check_labels(&img, 11, "step2_raw")?;
-        Ok(img)
-    }) else {
+    let Some(raw) = ctx.stage("read step2_raw", |c| read(&c.path("step2_raw", ""))) else {
         return;
     };
-    let ok = ctx.stage("largest_component/iterative_label/fill_canal", |c| {
-        let l = DynImage::U8(ops::largest_component(&raw, true, 5)?);
+    let ok = ctx.stage(stage::LABEL2, |c| {
         let loc = localizer(c, loc_on)?;
-        let mut p = IterativeLabelParams::step2(loc_on);
-        p.fix_anterior_refinement = o.fix_anterior_refinement;
-        let it = DynImage::U8(ops::iterative_label_image(&l, loc.as_ref(), &p)?);
-        let f = DynImage::U8(ops::fill_canal(&it, 2, 1, true, true)?);
-        let out = match grid_of(&c.path("input", "_0000"))? {
-            Some(g) => transform_seg2image(&g, &f, Interp::Nearest)?,
-            None => f,
-        };
+        let g = grid_of(&c.path("input", "_0000"))?;
+        let out = step2_postprocess(&raw, g.as_ref(), loc.as_ref(), &core_opts(loc_on, o))?;
         c.write("step2_output", "", &out)
     });
     drop(raw);
@@ -322,23 +559,23 @@ fn step2_case(ctx: &mut Ctx, loc_on: bool, o: &PipelineOptions) {
     let Some(Some(g)) = ctx.stage("read input_raw", |_| grid_of(&native)) else {
         return;
     };
-    let mut products = vec![
-        ("step1_output", Interp::Nearest),
-        ("step1_cord", Interp::Linear),
-        ("step1_canal", Interp::Linear),
-        ("step1_levels", Interp::Label),
-    ];
-    if ok.is_some() {
-        products.push(("step2_output", Interp::Nearest));
-    }
-    for (folder, interp) in products {
+    for product in Product::ALL {
+        if product == Product::Step2Output && ok.is_none() {
+            continue;
+        }
+        let folder = product.folder();
         let p = ctx.path(folder, "");
         if !p.exists() {
             continue;
         }
         ctx.stage(&format!("{folder} to the native grid"), |c| {
             let img = read(&p)?;
-            let r = transform_seg2image(&g, &img, interp)?;
+            if *img.geometry() == g {
+                // Already on the native grid (a native 1 mm canonical image): resampling onto
+                // the identical grid returns the same voxels, so the file stays as written.
+                return Ok(());
+            }
+            let r = product.to_grid(&img, &g)?;
             c.write(folder, "", &r)
         });
     }

@@ -15,6 +15,11 @@
 static_assert(!std::is_copy_constructible<medseg::Image>::value, "move-only owner");
 static_assert(std::is_nothrow_move_constructible<medseg::Image>::value, "noexcept move");
 static_assert(medseg::pixel_type_of<std::int16_t>::value == MEDSEG_PIXEL_TYPE_I16, "traits");
+static_assert(!std::is_copy_constructible<medseg::Model>::value, "move-only owner");
+static_assert(std::is_nothrow_move_constructible<medseg::Model>::value, "noexcept move");
+
+static std::string g_model_dir =
+    "tests/fixtures/nnunet/models/Dataset900_TinyCT/nnUNetTrainer__nnUNetPlans__3d_fullres";
 
 static int g_failed;
 
@@ -111,7 +116,145 @@ static void test_file_round_trip(const std::string &tmp) {
     std::remove(path.c_str());
 }
 
-int main() {
+// A synthetic CT (two blobs) on a 36 x 32 x 10 grid of 0.9 x 0.9 x 2 mm.
+static const std::uint64_t NI = 36, NJ = 32, NK = 10;
+
+static medseg_geometry ct_geometry() {
+    medseg_geometry g{};
+    g.size[0] = NI;
+    g.size[1] = NJ;
+    g.size[2] = NK;
+    g.spacing[0] = g.spacing[1] = 0.9;
+    g.spacing[2] = 2.0;
+    g.direction[0] = g.direction[4] = g.direction[8] = 1.0;
+    return g;
+}
+
+static std::vector<std::int16_t> ct_volume() {
+    std::vector<std::int16_t> v(NI * NJ * NK);
+    for (std::uint64_t k = 0; k < NK; ++k)
+        for (std::uint64_t j = 0; j < NJ; ++j)
+            for (std::uint64_t i = 0; i < NI; ++i) {
+                double a = (i - 12.0) / 7.0, b = (j - 16.0) / 8.0, c = (k - 5.0) / 3.0;
+                double d = (i - 27.0) / 5.0, e = (j - 14.0) / 5.0, f = (k - 4.0) / 2.0;
+                std::int16_t x = -70;
+                if (a * a + b * b + c * c < 1.0) x = 60;
+                if (d * d + e * e + f * f < 1.0) x = 240;
+                v[(k * NJ + j) * NI + i] = x;
+            }
+    return v;
+}
+
+static void test_model_raii(const std::string &) {
+    medseg_model_options o = medseg::model_options();
+    o.tta = false;
+    o.folds = "0";
+    o.threads = 1;
+    medseg::Model model = medseg::Model::load(g_model_dir, o);
+    CHECK(static_cast<bool>(model));
+    CHECK(model.input_channels() == 1);
+    std::vector<medseg::Label> labels = model.labels();
+    CHECK(labels.size() == 3);
+    if (labels.size() == 3) {
+        CHECK(labels[0].name == "background" && labels[0].value == 0);
+        CHECK(labels[2].name == "organ_b" && labels[2].value == 2);
+    }
+
+    const std::vector<std::int16_t> ct = ct_volume();
+    const medseg_geometry g = ct_geometry();
+    std::vector<std::uint8_t> seg(ct.size(), 0xEE);
+    int calls = 0;
+    model.predict(medseg::view(ct.data(), ct.size(), g), medseg::view_mut(seg.data(), seg.size(), g),
+                  [&](double, const char *) {
+                      ++calls;
+                      return true;
+                  });
+    CHECK(calls > 0);
+    bool in_range = true;
+    for (std::uint8_t v : seg) in_range = in_range && v <= 2;
+    CHECK(in_range);
+    // Without a progress callback: the same labels.
+    std::vector<std::uint16_t> seg16(ct.size(), 0xBEEF);
+    model.predict(medseg::view(ct.data(), ct.size(), g),
+                  medseg::view_mut(seg16.data(), seg16.size(), g));
+    bool same = true;
+    for (std::size_t i = 0; i < seg.size(); ++i) same = same && seg16[i] == seg[i];
+    CHECK(same);
+
+    // Cancelling throws CANCELLED and leaves the output untouched.
+    const std::vector<std::uint8_t> before(ct.size(), 0x42);
+    std::vector<std::uint8_t> out = before;
+    try {
+        model.predict(medseg::view(ct.data(), ct.size(), g),
+                      medseg::view_mut(out.data(), out.size(), g),
+                      [](double, const char *) { return false; });
+        CHECK(false);
+    } catch (const medseg::Error &e) {
+        CHECK(e.status() == MEDSEG_STATUS_CANCELLED);
+    }
+    CHECK(out == before);
+    // An exception thrown by the callback cancels the run and comes back to the caller.
+    try {
+        model.predict(medseg::view(ct.data(), ct.size(), g),
+                      medseg::view_mut(out.data(), out.size(), g),
+                      [](double f, const char *) -> bool {
+                          if (f > 0.2) throw std::logic_error("stop from the callback");
+                          return true;
+                      });
+        CHECK(false);
+    } catch (const std::logic_error &e) {
+        CHECK(std::string(e.what()) == "stop from the callback");
+    }
+    CHECK(out == before);
+
+    // Moves; errors.
+    medseg::Model moved = std::move(model);
+    CHECK(!model && moved);
+    CHECK(status_of([&] { model.input_channels(); }) == MEDSEG_STATUS_NULL_ARGUMENT);
+    CHECK(status_of([] { medseg::Model::load("/nonexistent/model"); }) == MEDSEG_STATUS_MODEL);
+    medseg_model_options bad = medseg::model_options();
+    bad.pipeline = 9;
+    CHECK(status_of([&] { medseg::Model::load(g_model_dir, bad); }) ==
+          MEDSEG_STATUS_INVALID_ARGUMENT);
+    std::vector<std::uint32_t> wrong(ct.size());
+    CHECK(status_of([&] {
+              moved.predict(medseg::view(ct.data(), ct.size(), g),
+                            medseg::view_mut(wrong.data(), wrong.size(), g));
+          }) == MEDSEG_STATUS_PIXEL_TYPE);
+}
+
+static void test_processing_helpers(const std::string &) {
+    const std::uint8_t blobs[8] = {1, 1, 0, 0, 0, 0, 0, 2};
+    const medseg_geometry g = geometry(2, 2, 2);
+    std::vector<std::uint32_t> cc(8);
+    CHECK(medseg::connected_components(medseg::view(blobs, 8, g), 6,
+                                       medseg::view_mut(cc.data(), cc.size(), g)) == 2);
+    CHECK(cc[0] == 1 && cc[1] == 1 && cc[7] == 2);
+    std::vector<std::uint8_t> out(8);
+    medseg::largest_component(medseg::view(blobs, 8, g), 6, false,
+                              medseg::view_mut(out.data(), out.size(), g));
+    CHECK(out[0] == 1 && out[7] == 0);
+    medseg::relabel(medseg::view(blobs, 8, g), "{\"2\": 5}", medseg::view_mut(out.data(), 8, g));
+    CHECK(out[7] == 5 && out[0] == 1);
+    std::vector<float> norm(8);
+    medseg::normalize(medseg::view(blobs, 8, g), MEDSEG_NORMALIZE_METHOD_WINDOW, {{1.0, 2.0, 0, 0}},
+                      false, medseg::view_mut(norm.data(), norm.size(), g));
+    CHECK(norm[0] == 0.5f && norm[7] == 1.0f && norm[2] == 0.0f);
+    medseg::Image r =
+        medseg::resample(medseg::view(blobs, 8, g), {{1.0, 1.5, 2.5}}, MEDSEG_INTERPOLATION_NEAREST);
+    CHECK(r.geometry().size[0] == 1 && r.pixel_type() == MEDSEG_PIXEL_TYPE_U8);
+    medseg::Image c = medseg::reorient(medseg::view(blobs, 8, g), "canonical");
+    CHECK(c.geometry().direction[0] == -1.0);
+    CHECK(status_of([&] {
+              medseg::connected_components(medseg::view(blobs, 8, g), 5,
+                                           medseg::view_mut(cc.data(), cc.size(), g));
+          }) == MEDSEG_STATUS_INVALID_ARGUMENT);
+    CHECK(status_of([&] { medseg::reorient(medseg::view(blobs, 8, g), "QQQ"); }) ==
+          MEDSEG_STATUS_INVALID_ARGUMENT);
+}
+
+int main(int argc, char **argv) {
+    if (argc > 1) g_model_dir = argv[1];
     char tmpl[] = "/tmp/medseg_cpp_XXXXXX";
     if (mkdtemp(tmpl) == nullptr) return 2;
     const std::string tmp = tmpl;
@@ -123,6 +266,8 @@ int main() {
         {"cpp_owner_and_accessors", [](const std::string &) { test_owner_and_accessors(); }},
         {"cpp_errors_become_exceptions", test_errors_become_exceptions},
         {"cpp_file_round_trip", test_file_round_trip},
+        {"cpp_model_raii", test_model_raii},
+        {"cpp_processing_helpers", test_processing_helpers},
     };
     int passed = 0, failed = 0;
     for (auto &c : cases) {

@@ -180,6 +180,18 @@ class ManifestTests(unittest.TestCase):
             write_manifest(d, {"0": "background", "3": "spleen"})
             self.assertEqual(MedSeg.labels_from_manifest(d)[0][:2], (3, "spleen"))
 
+    def test_nnunet_results_folder_uses_dataset_json(self):
+        # The repository's tiny nnU-Net model: a results folder without medseg.json.
+        model = os.path.join(ROOT, "..", "tests", "fixtures", "nnunet", "models", "Dataset900_TinyCT",
+                             "nnUNetTrainer__nnUNetPlans__3d_fullres")
+        got = MedSeg.labels_from_manifest(model)
+        self.assertEqual([(v, n) for v, n, _ in got], [(1, "organ_a"), (2, "organ_b")])
+        with tempfile.TemporaryDirectory() as d:  # medseg.json wins over dataset.json
+            write_manifest(d, [{"value": 1, "name": "liver"}])
+            with open(os.path.join(d, "dataset.json"), "w") as f:
+                json.dump({"labels": {"background": 0, "other": 1}}, f)
+            self.assertEqual(MedSeg.labels_from_manifest(d)[0][1], "liver")
+
     def test_errors_name_the_file(self):
         with tempfile.TemporaryDirectory() as d:
             with self.assertRaisesRegex(ValueError, "medseg.json"):

@@ -44,7 +44,8 @@ pub fn commands() -> Vec<Command> {
                     .arg(Arg::new("out").required(true).value_name("OUT_DIR").help("folder to create"))
                     .arg(Arg::new("folds").long("folds").value_name("LIST").help("folds, e.g. 0,1 (default: all fold_* with a checkpoint)"))
                     .arg(Arg::new("checkpoint").long("checkpoint").value_name("final|best").default_value("final"))
-                    .arg(Arg::new("python").long("python").value_name("EXE").help("Python with torch + dynamic_network_architectures (default: MEDSEG_PYTHON, .venv/bin/python, python3)")),
+                    .arg(Arg::new("python").long("python").value_name("EXE").help("Python with numpy + onnx, or torch + dynamic_network_architectures (default: MEDSEG_PYTHON, .venv/bin/python, python3)"))
+                    .arg(Arg::new("exporter").long("exporter").value_name("auto|torch|onnx").value_parser(["auto", "torch", "onnx"]).default_value("auto").help("torch: any architecture; onnx: PlainConvUNet without torch; auto: torch when importable")),
             ),
     ]
 }
@@ -185,6 +186,7 @@ fn import_nnunet(m: &ArgMatches) -> Result<()> {
             .unwrap_or("final")
             .to_string(),
         python: common::opt_str(m, "python").map(PathBuf::from),
+        backend: common::opt_str(m, "exporter").map(str::to_string),
         script: None,
     };
     let t0 = Instant::now();

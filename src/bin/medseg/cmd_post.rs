@@ -66,7 +66,7 @@ fn morph(name: &'static str, about: &'static str) -> Command {
 pub fn commands() -> Vec<Command> {
     vec![
         io_args(Command::new("components").about(
-            "Connected components (multi-label: classes never merge) → u32 instance labels in scan order",
+            "Connected components (multi-label: classes never merge) → instance labels in scan order (u8/u16/u32, the smallest that holds the count)",
         ))
         .arg(conn_arg())
         .arg(

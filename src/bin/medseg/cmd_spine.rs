@@ -1,6 +1,7 @@
 //! `medseg spine <utility> ...`: TotalSpineSeg's console scripts, one file in → one file out,
-//! defaulting to the parameters `totalspineseg/inference.py` passes; and `postprocess-step1/2
-//! CASE_DIR` chaining them on a TotalSpineSeg output folder.
+//! defaulting to the parameters `totalspineseg/inference.py` passes; `postprocess-step1/2
+//! CASE_DIR` chaining them on a TotalSpineSeg output folder; and `run --model DIR IN OUT_DIR`,
+//! the whole inference with both networks (`medseg::pipeline::spine`).
 
 use crate::common::{flag, opt_str, path};
 use clap::{Arg, ArgAction, ArgMatches, Command};
@@ -13,7 +14,8 @@ use medseg::spine::preview::{self, PreviewOptions};
 use medseg::spine::resample::{self, Interp};
 use medseg::spine::{IterativeLabelParams, L5sRule};
 use medseg::{Error, Result};
-use std::path::Path;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 
 fn io2(c: Command) -> Command {
     c.arg(Arg::new("input").required(true).help("input file"))
@@ -110,8 +112,9 @@ pub fn commands() -> Vec<Command> {
                 .help("re-project every component on its anterior part (fixes a reference bug; output then differs from totalspineseg)"),
         );
     vec![Command::new("spine")
-        .about("TotalSpineSeg post-processing (voxel-identical to totalspineseg 20260807)")
+        .about("TotalSpineSeg: the whole inference (run) and its post-processing utilities (voxel-identical to totalspineseg 20260807)")
         .subcommand_required(true)
+        .subcommand(run_command())
         .subcommand(
             io2(Command::new("largest-component"))
                 .about("Keep the largest cluster (default: binarize, dilate 5 as inference.py)")
@@ -359,7 +362,145 @@ fn report(r: Result<Vec<pipeline::CaseReport>>) -> Result<()> {
     Ok(())
 }
 
+fn run_command() -> Command {
+    Command::new("run")
+        .about("TotalSpineSeg inference with both nnU-Net steps; writes step1_output/, step1_canal/, step1_cord/, step1_levels/, step2_output/ (+ step1_raw/, step2_raw/, step2_input/) named after IN")
+        .arg(Arg::new("model").long("model").short('m').required(true).value_name("DIR").help("TotalSpineSeg model folder: step1/ and step2/ nnU-Net model folders"))
+        .arg(Arg::new("input").required(true).value_name("IN").help("image (3-D, or 4-D averaged over time)"))
+        .arg(Arg::new("out_dir").required(true).value_name("OUT_DIR").help("output folder (created)"))
+        .arg(Arg::new("device").long("device").value_name("DEV").default_value("cpu").help("cpu, cuda[:N], tensorrt[:N] or auto"))
+        .arg(Arg::new("threads").long("threads").value_name("N").help("ONNX Runtime intra-op threads (default: one per core)"))
+        .arg(Arg::new("folds").long("folds").value_name("LIST").help("folds to use, e.g. 0 (default: all)"))
+        .arg(Arg::new("step1-only").long("step1-only").action(ArgAction::SetTrue).help("stop after step 1 (totalspineseg --step1)"))
+        .arg(Arg::new("iso").long("iso").action(ArgAction::SetTrue).help("keep the outputs on the 1 mm canonical grid (also writes input/IN_0000)"))
+        .arg(Arg::new("loc").long("loc").value_name("LOCALIZER").help("localizer segmentation (TotalSpineSeg output on another image of the subject)"))
+        .arg(Arg::new("no-tta").long("no-tta").action(ArgAction::SetTrue).help("disable test-time mirroring (totalspineseg runs without)"))
+        .arg(Arg::new("step").long("step").value_name("F").help("sliding-window step as a fraction of the patch (default: the model's, 0.5)"))
+        .arg(Arg::new("fix-anterior-refinement").long("fix-anterior-refinement").action(ArgAction::SetTrue).help("fix the reference's anterior-refinement bug (output then differs from totalspineseg)"))
+        .arg(Arg::new("ort-lib").long("ort-lib").value_name("PATH").help("ONNX Runtime library (file or folder)"))
+        .arg(Arg::new("quiet").long("quiet").short('q').action(ArgAction::SetTrue).help("no progress output"))
+}
+
+/// `X.nii.gz` → `X` (also `.nii`, `.nrrd`, `.mha`, ... : the last extension).
+fn stem(p: &Path) -> Result<String> {
+    let name = p
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or_else(|| Error::invalid_argument(format!("{}: no file name", p.display())))?;
+    let s = name
+        .strip_suffix(".nii.gz")
+        .or_else(|| name.rsplit_once('.').map(|(a, _)| a))
+        .unwrap_or(name);
+    Ok(s.to_string())
+}
+
+fn spine_run(m: &ArgMatches) -> Result<()> {
+    use medseg::inference::onnx::{Device, SessionConfig};
+    use medseg::pipeline::spine::{SpineConfig, SpineModel};
+    let dir = path(m, "model")?;
+    let input = path(m, "input")?;
+    let out_dir = path(m, "out_dir")?;
+    let quiet = flag(m, "quiet");
+    let t0 = std::time::Instant::now();
+    let model = SpineModel::load(&dir)?;
+    let mut cfg = SpineConfig {
+        step1_only: flag(m, "step1-only"),
+        iso: flag(m, "iso"),
+        fix_anterior_refinement: flag(m, "fix-anterior-refinement"),
+        ..Default::default()
+    };
+    cfg.predict.folds = opt_str(m, "folds").map(|s| {
+        s.split(',')
+            .map(|x| x.trim().to_string())
+            .filter(|x| !x.is_empty())
+            .collect()
+    });
+    cfg.predict.options.tta = !flag(m, "no-tta");
+    cfg.predict.options.step = num::<f64>(m, "step")?;
+    let device: Device = opt_str(m, "device").unwrap_or("cpu").parse()?;
+    cfg.predict.session = SessionConfig {
+        device: Some(device),
+        threads: num::<usize>(m, "threads")?,
+        ort_lib: opt_str(m, "ort-lib").map(PathBuf::from),
+    };
+    cfg.loc = opt_str(m, "loc").map(|p| read(Path::new(p))).transpose()?;
+    let name = stem(&input)?;
+    // The image in its stored type (TotalSpineSeg casts back to the input dtype).
+    let image = io::read(&input, &ReadOptions::default())?;
+    let mut last_pct = -1i64;
+    let mut last_stage = String::new();
+    let mut progress = |f: f64, stage: &str| {
+        if !quiet {
+            let pct = (f * 100.0).floor() as i64;
+            if pct != last_pct || stage != last_stage {
+                let mut e = std::io::stderr();
+                let _ = write!(
+                    e,
+                    "\r{stage:<32} [{:<40}] {pct:3}%",
+                    "#".repeat((f * 40.0) as usize)
+                );
+                if f >= 1.0 {
+                    let _ = writeln!(e);
+                }
+                last_pct = pct;
+                last_stage = stage.to_string();
+            }
+        }
+        true
+    };
+    let out = model.run(&image, &cfg, &mut progress)?;
+    let mut written = 0usize;
+    let mut put = |folder: &str, suffix: &str, img: &Option<DynImage>| -> Result<()> {
+        if let Some(img) = img {
+            let d = out_dir.join(folder);
+            std::fs::create_dir_all(&d).map_err(|e| Error::io(&d, e))?;
+            write(&d.join(format!("{name}{suffix}.nii.gz")), img.clone())?;
+            written += 1;
+        }
+        Ok(())
+    };
+    put("step1_raw", "", &Some(out.step1_raw.clone()))?;
+    put("step1_output", "", &Some(out.step1_output.clone()))?;
+    put("step1_canal", "", &out.step1_canal)?;
+    put("step1_cord", "", &out.step1_cord)?;
+    put("step1_levels", "", &out.step1_levels)?;
+    put("step2_input", "_0001", &out.step2_odd_discs)?;
+    put("step2_raw", "", &out.step2_raw)?;
+    put("step2_output", "", &out.step2_output)?;
+    if cfg.iso {
+        put("input", "_0000", &Some(out.image_1mm.clone()))?;
+    }
+    for n in &out.notes {
+        eprintln!("note: {n}");
+    }
+    println!(
+        "{name}: {written} file(s) written to {} ({} on {}, {:.2} s)",
+        out_dir.display(),
+        dir.display(),
+        out.device,
+        t0.elapsed().as_secs_f64()
+    );
+    if out.errors.is_empty() {
+        return Ok(());
+    }
+    for (stage, e) in &out.errors {
+        eprintln!("error: {stage}: {}", e.chain());
+    }
+    let (stage, e) = &out.errors[0];
+    Err(Error::new(
+        e.kind(),
+        format!(
+            "{} stage(s) failed, first: {stage}: {}",
+            out.errors.len(),
+            e.message()
+        ),
+    ))
+}
+
 fn run_sub(sub: &str, m: &ArgMatches) -> Result<()> {
+    if sub == "run" {
+        return spine_run(m);
+    }
     if sub.starts_with("postprocess-") {
         let dir = path(m, "case_dir")?;
         let o = PipelineOptions {
