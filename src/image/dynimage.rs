@@ -111,7 +111,12 @@ impl DynImage {
 
     /// The buffer's little-endian bytes.
     pub fn to_le_bytes(&self) -> Vec<u8> {
-        dispatch!(self, i => super::encode_buffer(i.data()))
+        self.le_bytes().into_owned()
+    }
+
+    /// The buffer's little-endian bytes, borrowed where the target is little-endian.
+    pub fn le_bytes(&self) -> std::borrow::Cow<'_, [u8]> {
+        dispatch!(self, i => super::le_bytes(i.data()))
     }
 
     /// Build from little- or big-endian bytes of `pixel_type`.

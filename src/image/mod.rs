@@ -28,7 +28,7 @@ pub mod view;
 pub use dynimage::DynImage;
 pub use geometry::{DIRECTION_TOLERANCE, Geometry, IDENTITY, Mat3, ras_lps_flip};
 pub use info::ImageInfo;
-pub use pixel::{Pixel, PixelType, decode_buffer, encode_buffer};
+pub use pixel::{Pixel, PixelType, decode_buffer, encode_buffer, le_bytes};
 
 use crate::error::{Error, Result};
 use ndarray::{ArrayView3, ArrayViewMut3};

@@ -108,7 +108,15 @@ mod sealed {
 /// `from_f64` converts like a C cast after rounding to nearest for integers and saturating at the
 /// type's range (NaN becomes 0); use it only where that rule is documented.
 pub trait Pixel:
-    Copy + Default + PartialOrd + Send + Sync + std::fmt::Debug + 'static + sealed::Sealed
+    Copy
+    + Default
+    + PartialOrd
+    + Send
+    + Sync
+    + std::fmt::Debug
+    + 'static
+    + sealed::Sealed
+    + bytemuck::Pod
 {
     /// The matching [`PixelType`].
     const TYPE: PixelType;
@@ -219,11 +227,21 @@ pub fn decode_buffer<T: Pixel>(bytes: &[u8], big_endian: bool) -> Result<Vec<T>>
 
 /// The little-endian bytes of a buffer.
 pub fn encode_buffer<T: Pixel>(data: &[T]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(data.len() * T::TYPE.size());
-    for v in data {
-        v.put_le(&mut out);
+    le_bytes(data).into_owned()
+}
+
+/// The little-endian bytes of a buffer: the buffer itself on little-endian targets, a converted
+/// copy elsewhere.
+pub fn le_bytes<T: Pixel>(data: &[T]) -> std::borrow::Cow<'_, [u8]> {
+    if cfg!(target_endian = "little") {
+        std::borrow::Cow::Borrowed(bytemuck::cast_slice(data))
+    } else {
+        let mut out = Vec::with_capacity(data.len() * T::TYPE.size());
+        for v in data {
+            v.put_le(&mut out);
+        }
+        std::borrow::Cow::Owned(out)
     }
-    out
 }
 
 #[cfg(test)]

@@ -6,7 +6,9 @@
 //! 1. an explicit path given by the caller (API / `--ort-lib`), a file or a folder;
 //! 2. `MEDSEG_ORT_DYLIB`;
 //! 3. `ORT_DYLIB_PATH`;
-//! 4. next to the executable (`<exe dir>/`, `<exe dir>/../lib/`);
+//! 4. next to the shared library medseg was loaded from, when it is one (`libmedseg.so` inside
+//!    Slicer or a ctypes host: `<lib dir>/`, `<lib dir>/../lib/`), then next to the executable
+//!    (`<exe dir>/`, `<exe dir>/../lib/`);
 //! 5. the project-local folder `third_party/onnxruntime/lib/` installed by
 //!    `tools/setup_ort.sh`, looked up from the executable's folder upwards and from the source
 //!    tree this crate was built from (`CARGO_MANIFEST_DIR`);
@@ -89,7 +91,18 @@ fn resolve_given(p: &Path, what: &str) -> Result<PathBuf> {
 /// Folders searched after the explicit path and the variables, in order.
 pub fn search_dirs() -> Vec<(PathBuf, String)> {
     let mut out = Vec::new();
-    if let Ok(exe) = std::env::current_exe()
+    let exe = std::env::current_exe().ok();
+    if let Some(lib) = loaded_from()
+        && Some(&lib) != exe.as_ref()
+        && let Some(dir) = lib.parent()
+    {
+        out.push((dir.to_path_buf(), "next to the library".to_string()));
+        out.push((
+            dir.join("../lib"),
+            "next to the library (../lib)".to_string(),
+        ));
+    }
+    if let Some(exe) = exe
         && let Some(dir) = exe.parent()
     {
         out.push((dir.to_path_buf(), "next to the executable".to_string()));
@@ -109,6 +122,33 @@ pub fn search_dirs() -> Vec<(PathBuf, String)> {
         "project-local folder (source tree)".to_string(),
     ));
     out
+}
+
+/// The file this code was mapped from: the shared library (`libmedseg.so`) when medseg was
+/// loaded as one, else the executable it is linked into. Read from `/proc/self/maps` (the mapping
+/// that holds this function's own address); `None` where that file does not exist (not Linux).
+pub fn loaded_from() -> Option<PathBuf> {
+    let here = loaded_from as fn() -> Option<PathBuf> as usize;
+    let maps = std::fs::read_to_string("/proc/self/maps").ok()?;
+    maps_entry(&maps, here)
+}
+
+/// The path of the mapping of `maps` (the text of `/proc/self/maps`) that contains `addr`.
+fn maps_entry(maps: &str, addr: usize) -> Option<PathBuf> {
+    maps.lines().find_map(|line| {
+        let mut f = line.split_whitespace();
+        let (lo, hi) = f.next()?.split_once('-')?;
+        let (lo, hi) = (
+            usize::from_str_radix(lo, 16).ok()?,
+            usize::from_str_radix(hi, 16).ok()?,
+        );
+        if !(lo..hi).contains(&addr) {
+            return None;
+        }
+        // perms, offset, device, inode, then the path (which may contain spaces).
+        let path = line.splitn(6, char::is_whitespace).nth(5)?.trim_start();
+        path.starts_with('/').then(|| PathBuf::from(path))
+    })
 }
 
 /// Find the runtime library (see the module docs for the order).
@@ -170,6 +210,31 @@ pub fn visible_gpus() -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn maps_entry_finds_the_mapping_of_an_address() {
+        let maps = "00400000-00452000 r-xp 00000000 08:02 173521      /usr/bin/host app\n\
+                    7f0000000000-7f0000100000 r-xp 00001000 08:02 42 /opt/slicer/lib/libmedseg.so\n\
+                    7f0000200000-7f0000300000 rw-p 00000000 00:00 0 \n";
+        assert_eq!(
+            maps_entry(maps, 0x7f0000000010),
+            Some(PathBuf::from("/opt/slicer/lib/libmedseg.so"))
+        );
+        assert_eq!(
+            maps_entry(maps, 0x00400100),
+            Some(PathBuf::from("/usr/bin/host app"))
+        );
+        assert_eq!(maps_entry(maps, 0x7f0000200010), None, "anonymous mapping");
+        assert_eq!(maps_entry(maps, 0x10), None);
+    }
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn loaded_from_is_this_test_executable() {
+        // Linked statically into the test binary: the mapping is the executable itself.
+        let exe = std::env::current_exe().unwrap().canonicalize().unwrap();
+        assert_eq!(loaded_from().unwrap().canonicalize().unwrap(), exe);
+    }
 
     #[test]
     fn finds_versioned_library_in_a_folder() {

@@ -836,42 +836,18 @@ fn decode_file(h: &Header) -> Result<Decoded> {
     }
 }
 
-/// Fast path for the common case: uncompressed little-endian grey pixels stored as the last
-/// element of the file. The file is read once and the pixel bytes taken in place, after checking
-/// that the 12-byte (explicit VR: tag, OB/OW, length) or 8-byte (implicit VR: tag, length) element
-/// header just before them is PixelData with exactly the expected length. Anything else (trailing
-/// elements, odd lengths, other syntaxes, colour, 1-bit) goes through dicom-rs.
+/// Uncompressed little-endian grey pixels stored as the file's last element ([`native_offset`])
+/// are read in place; anything else (trailing elements, odd lengths, other syntaxes, colour,
+/// 1-bit) goes through dicom-rs.
 fn native_fast_path(h: &Header) -> Option<Decoded> {
-    let explicit = match h.transfer_syntax.as_str() {
-        "1.2.840.10008.1.2.1" => true,
-        "1.2.840.10008.1.2" => false,
-        _ => return None,
-    };
-    if !cfg!(target_endian = "little") || h.fmt.samples != 1 || h.bits_allocated == 1 {
-        return None;
-    }
+    use std::os::unix::fs::FileExt;
+    let file = std::fs::File::open(&h.path).ok()?;
+    let start = native_offset(h, &file)?;
     let frame_len = h.rows * h.cols * h.fmt.bytes;
-    let need = frame_len.checked_mul(h.frames)?;
-    let len32 = u32::try_from(need).ok()?.to_le_bytes();
-    let mut bytes = std::fs::read(&h.path).ok()?;
-    let start = bytes.len().checked_sub(need)?;
-    let tag = [0xE0u8, 0x7F, 0x10, 0x00];
-    let ok = if explicit {
-        let e = bytes.get(start.checked_sub(12)?..start)?;
-        e[0..4] == tag
-            && (&e[4..6] == b"OW" || &e[4..6] == b"OB")
-            && e[6..8] == [0, 0]
-            && e[8..12] == len32
-    } else {
-        let e = bytes.get(start.checked_sub(8)?..start)?;
-        e[0..4] == tag && e[4..8] == len32
-    };
-    if !ok {
-        return None;
-    }
-    bytes.drain(..start);
+    let mut data = vec![0u8; frame_len.checked_mul(h.frames)?];
+    file.read_exact_at(&mut data, start).ok()?;
     Some(Decoded {
-        data: bytes,
+        data,
         fmt: h.fmt,
         frame_len,
     })
@@ -1049,23 +1025,48 @@ fn for_each_stored(raw: &[u8], f: &PixFmt, mut sink: impl FnMut(usize, i64)) {
 /// Exact conversion of an integer to an output pixel (saturating for integer outputs).
 trait FromI64: Pixel {
     fn from_i64(v: i64) -> Self;
+    /// The same from an `i32` (cheaper, vectorisable for the 8- and 16-bit outputs).
+    fn from_i32(v: i32) -> Self;
+    /// The stored value of an 8- or 16-bit sample (callers check the size).
+    fn small_to_i32(self) -> i32;
 }
 
 macro_rules! from_i64_int {
-    ($($t:ty),*) => {$(
+    ($small:literal; $($t:ty),*) => {$(
         impl FromI64 for $t {
             #[inline]
             fn from_i64(v: i64) -> Self {
                 v.clamp(<$t>::MIN as i64, <$t>::MAX as i64) as $t
             }
+            #[inline]
+            fn from_i32(v: i32) -> Self {
+                if $small {
+                    v.clamp(<$t>::MIN as i32, <$t>::MAX as i32) as $t
+                } else {
+                    Self::from_i64(v as i64)
+                }
+            }
+            #[inline]
+            fn small_to_i32(self) -> i32 {
+                self as i32
+            }
         }
     )*};
 }
-from_i64_int!(u8, i8, u16, i16, u32, i32);
+from_i64_int!(true; u8, i8, u16, i16);
+from_i64_int!(false; u32, i32);
 impl FromI64 for f32 {
     #[inline]
     fn from_i64(v: i64) -> Self {
         v as f32
+    }
+    #[inline]
+    fn from_i32(v: i32) -> Self {
+        v as f32
+    }
+    #[inline]
+    fn small_to_i32(self) -> i32 {
+        self as i32
     }
 }
 impl FromI64 for f64 {
@@ -1073,38 +1074,58 @@ impl FromI64 for f64 {
     fn from_i64(v: i64) -> Self {
         v as f64
     }
+    #[inline]
+    fn from_i32(v: i32) -> Self {
+        v as f64
+    }
+    #[inline]
+    fn small_to_i32(self) -> i32 {
+        self as i32
+    }
+}
+
+/// `(slope, intercept)` as integers small enough that `stored × slope + intercept` of a sample of
+/// at most 16 bits cannot overflow an `i32`; `None` otherwise.
+fn small_rescale(slope: f64, intercept: f64) -> Option<(i32, i32)> {
+    let ok = slope.fract() == 0.0
+        && intercept.fract() == 0.0
+        && slope.abs() <= (1 << 14) as f64
+        && intercept.abs() <= (1 << 30) as f64;
+    ok.then_some((slope as i32, intercept as i32))
 }
 
 fn convert_frame<O: FromI64>(raw: &[u8], f: &PixFmt, slope: f64, intercept: f64, out: &mut [O]) {
     let full = f.bits_stored as usize == f.bytes * 8;
+    // The common cases, without per-sample dispatch: 8/16-bit stored values in `i32` arithmetic.
+    if let (Some((s, b)), true, false) = (small_rescale(slope, intercept), full, f.mono1) {
+        match (f.bytes, f.signed) {
+            (2, true) => {
+                for (o, c) in out.iter_mut().zip(raw.chunks_exact(2)) {
+                    *o = O::from_i32(i16::from_ne_bytes([c[0], c[1]]) as i32 * s + b);
+                }
+                return;
+            }
+            (2, false) => {
+                for (o, c) in out.iter_mut().zip(raw.chunks_exact(2)) {
+                    *o = O::from_i32(u16::from_ne_bytes([c[0], c[1]]) as i32 * s + b);
+                }
+                return;
+            }
+            (1, false) => {
+                for (o, c) in out.iter_mut().zip(raw) {
+                    *o = O::from_i32(*c as i32 * s + b);
+                }
+                return;
+            }
+            _ => {}
+        }
+    }
     let integral = slope.fract() == 0.0
         && intercept.fract() == 0.0
         && slope.abs() < 1e9
         && intercept.abs() < 1e15;
     if integral {
         let (s, b) = (slope as i64, intercept as i64);
-        // The common cases, without per-sample dispatch.
-        match (f.bytes, full, f.signed, f.mono1) {
-            (2, true, true, false) => {
-                for (o, c) in out.iter_mut().zip(raw.chunks_exact(2)) {
-                    *o = O::from_i64(i16::from_ne_bytes([c[0], c[1]]) as i64 * s + b);
-                }
-                return;
-            }
-            (2, true, false, false) => {
-                for (o, c) in out.iter_mut().zip(raw.chunks_exact(2)) {
-                    *o = O::from_i64(u16::from_ne_bytes([c[0], c[1]]) as i64 * s + b);
-                }
-                return;
-            }
-            (1, true, false, false) => {
-                for (o, c) in out.iter_mut().zip(raw) {
-                    *o = O::from_i64(*c as i64 * s + b);
-                }
-                return;
-            }
-            _ => {}
-        }
         for_each_stored(raw, f, |i, v| {
             if let Some(o) = out.get_mut(i) {
                 *o = O::from_i64(v * s + b);
@@ -1133,35 +1154,186 @@ fn frame_of(d: &Decoded, frame: usize) -> Result<&[u8]> {
         .ok_or_else(|| Error::internal(format!("frame {frame} outside the decoded pixel data")))
 }
 
-fn load(headers: &[Header], plan: &Plan, opts: &ReadOptions) -> Result<DynImage> {
-    check_limits(headers, plan, &opts.limits)?;
-    // Decode every file the plan uses, once, in parallel.
-    let mut used: Vec<usize> = plan.slices.iter().map(|s| s.file).collect();
-    used.sort_unstable();
-    used.dedup();
-    let decoded: Vec<Result<(usize, Decoded)>> = used
-        .par_iter()
-        .map(|&f| {
-            let h = headers
-                .get(f)
-                .ok_or_else(|| Error::internal("slice refers to an unknown file"))?;
-            decode_file(h).map(|d| (f, d))
-        })
-        .collect();
-    let mut by_file: Vec<Option<Decoded>> = (0..headers.len()).map(|_| None).collect();
-    for r in decoded {
-        let (f, d) = r?;
-        if let Some(slot) = by_file.get_mut(f) {
-            *slot = Some(d);
+/// The stored samples of every slice of a plan, in slice order.
+enum Frames<'a> {
+    /// Decoded per file (compressed syntaxes, colour, big endian, …).
+    Decoded(Vec<Option<Decoded>>),
+    /// Uncompressed little-endian grey frames read straight from their files into one buffer of
+    /// the stored type: slice `k` is `raw[k * per .. (k + 1) * per]`.
+    Native {
+        raw: DynImage,
+        fmt: PixFmt,
+        _h: std::marker::PhantomData<&'a ()>,
+    },
+}
+
+impl Frames<'_> {
+    /// The raw bytes and format of slice `k` of `plan`.
+    fn get<'s>(&'s self, plan: &Plan, k: usize) -> Result<(PixFmt, &'s [u8])> {
+        match self {
+            Frames::Decoded(by_file) => {
+                let s = plan
+                    .slices
+                    .get(k)
+                    .ok_or_else(|| Error::internal("slice index out of range"))?;
+                let (d, raw) = get_frame(by_file, s)?;
+                Ok((d.fmt, raw))
+            }
+            Frames::Native { raw, fmt, .. } => {
+                let bytes: &[u8] = crate::dispatch!(raw, i => bytemuck::cast_slice(i.data()));
+                let per = bytes.len() / plan.slices.len().max(1);
+                bytes
+                    .get(k * per..(k + 1) * per)
+                    .map(|b| (*fmt, b))
+                    .ok_or_else(|| Error::internal("slice index out of range"))
+            }
         }
     }
-    let by_file = by_file.as_slice();
-    let get = |s: &Slice| get_frame(by_file, s);
+}
+
+/// Where the pixel data of a native file start, when the file qualifies for the direct read:
+/// uncompressed little-endian grey samples stored as the file's last element, preceded by the
+/// 12-byte (explicit VR: tag, OB/OW, length) or 8-byte (implicit VR: tag, length) PixelData
+/// element header with exactly the expected length. `None`: read through dicom-rs instead.
+fn native_offset(h: &Header, file: &std::fs::File) -> Option<u64> {
+    use std::os::unix::fs::FileExt;
+    native_offset_possible(h)?;
+    let explicit = h.transfer_syntax == "1.2.840.10008.1.2.1";
+    let need = (h.rows * h.cols * h.fmt.bytes).checked_mul(h.frames)?;
+    let len32 = u32::try_from(need).ok()?.to_le_bytes();
+    let len = file.metadata().ok()?.len();
+    let start = len.checked_sub(need as u64)?;
+    let tag = [0xE0u8, 0x7F, 0x10, 0x00];
+    let head = if explicit { 12 } else { 8 };
+    let mut e = [0u8; 12];
+    file.read_exact_at(&mut e[..head], start.checked_sub(head as u64)?)
+        .ok()?;
+    let ok = if explicit {
+        e[0..4] == tag
+            && (&e[4..6] == b"OW" || &e[4..6] == b"OB")
+            && e[6..8] == [0, 0]
+            && e[8..12] == len32
+    } else {
+        e[0..4] == tag && e[4..8] == len32
+    };
+    ok.then_some(start)
+}
+
+/// Read every slice of `plan` straight into one buffer of the stored type, when all files of the
+/// plan qualify ([`native_offset`]) and share one pixel format. `Ok(None)`: some file does not.
+fn read_native(headers: &[Header], plan: &Plan) -> Result<Option<(DynImage, PixFmt)>> {
+    fn go<T: Pixel>(
+        headers: &[Header],
+        plan: &Plan,
+        fmt: PixFmt,
+    ) -> Result<Option<(DynImage, PixFmt)>>
+    where
+        DynImage: From<Image<T>>,
+    {
+        use std::os::unix::fs::FileExt;
+        let g = plan.geometry;
+        let per = g.size[0] * g.size[1];
+        let mut data = vec![T::zeroed(); per * plan.slices.len()];
+        // `Ok(false)`: this file does not qualify (fall back); `Err`: a real I/O error.
+        let all = data
+            .par_chunks_mut(per)
+            .zip(plan.slices.par_iter())
+            .map(|(out, s)| -> Result<bool> {
+                let h = headers
+                    .get(s.file)
+                    .ok_or_else(|| Error::internal("slice refers to an unknown file"))?;
+                if h.fmt != fmt || h.rows * h.cols != per {
+                    return Ok(false);
+                }
+                let file = std::fs::File::open(&h.path).map_err(|e| Error::io(&h.path, e))?;
+                let Some(start) = native_offset(h, &file) else {
+                    return Ok(false);
+                };
+                let bytes: &mut [u8] = bytemuck::cast_slice_mut(out);
+                let at = start + (s.frame * bytes.len()) as u64;
+                file.read_exact_at(bytes, at)
+                    .map_err(|e| Error::io(&h.path, e))?;
+                Ok(true)
+            })
+            .try_fold(|| true, |acc, r| r.map(|ok| acc && ok))
+            .try_reduce(|| true, |a, b| Ok(a && b))?;
+        if !all {
+            return Ok(None);
+        }
+        Ok(Some((Image::with_layout(g, 1, 1, data)?.into(), fmt)))
+    }
+    let h0 = headers
+        .get(plan.slices[0].file)
+        .ok_or_else(|| Error::internal("slice refers to an unknown file"))?;
+    let fmt = h0.fmt;
+    if native_offset_possible(h0).is_none() {
+        return Ok(None);
+    }
+    match fmt.stored_type() {
+        PixelType::U8 => go::<u8>(headers, plan, fmt),
+        PixelType::I8 => go::<i8>(headers, plan, fmt),
+        PixelType::U16 => go::<u16>(headers, plan, fmt),
+        PixelType::I16 => go::<i16>(headers, plan, fmt),
+        PixelType::U32 => go::<u32>(headers, plan, fmt),
+        _ => go::<i32>(headers, plan, fmt),
+    }
+}
+
+/// Cheap pre-test of [`native_offset`] without opening the file.
+fn native_offset_possible(h: &Header) -> Option<()> {
+    let native = matches!(
+        h.transfer_syntax.as_str(),
+        "1.2.840.10008.1.2.1" | "1.2.840.10008.1.2"
+    );
+    (native && cfg!(target_endian = "little") && h.fmt.samples == 1 && h.bits_allocated != 1)
+        .then_some(())
+}
+
+/// Lowest and highest stored value (after masking, sign extension and MONOCHROME1 inversion).
+fn stored_range(raw: &[u8], f: &PixFmt) -> (i64, i64) {
+    let full = f.bits_stored as usize == f.bytes * 8;
+    match (f.bytes, full, f.signed, f.mono1) {
+        (2, true, true, false) => {
+            let (lo, hi) = raw
+                .chunks_exact(2)
+                .map(|c| i16::from_ne_bytes([c[0], c[1]]))
+                .fold((i16::MAX, i16::MIN), |(l, h), v| (l.min(v), h.max(v)));
+            (lo as i64, hi as i64)
+        }
+        (2, true, false, false) => {
+            let (lo, hi) = raw
+                .chunks_exact(2)
+                .map(|c| u16::from_ne_bytes([c[0], c[1]]))
+                .fold((u16::MAX, u16::MIN), |(l, h), v| (l.min(v), h.max(v)));
+            (lo as i64, hi as i64)
+        }
+        _ => {
+            let (mut lo, mut hi) = (i64::MAX, i64::MIN);
+            for_each_stored(raw, f, |_, v| {
+                lo = lo.min(v);
+                hi = hi.max(v);
+            });
+            (lo, hi)
+        }
+    }
+}
+
+fn load(headers: &[Header], plan: &Plan, opts: &ReadOptions) -> Result<DynImage> {
+    check_limits(headers, plan, &opts.limits)?;
+    let frames = match read_native(headers, plan)? {
+        Some((raw, fmt)) => Frames::Native {
+            raw,
+            fmt,
+            _h: std::marker::PhantomData,
+        },
+        None => Frames::Decoded(decode_all(headers, plan)?),
+    };
+    let nslices = plan.slices.len();
 
     // All slices must share the sample layout.
-    let f0 = get(&plan.slices[0])?.0.fmt;
-    for s in &plan.slices {
-        let f = get(s)?.0.fmt;
+    let f0 = frames.get(plan, 0)?.0;
+    for (k, s) in plan.slices.iter().enumerate() {
+        let f = frames.get(plan, k)?.0;
         if f.bytes != f0.bytes || f.signed != f0.signed || f.samples != f0.samples {
             let p = headers
                 .get(s.file)
@@ -1185,16 +1357,12 @@ fn load(headers: &[Header], plan: &Plan, opts: &ReadOptions) -> Result<DynImage>
         f0.stored_type()
     } else if integral {
         // Range of the rescaled actual values.
-        let ranges: Vec<Result<(f64, f64)>> = plan
-            .slices
-            .par_iter()
-            .map(|s| {
-                let (d, raw) = get(s)?;
-                let (mut lo, mut hi) = (i64::MAX, i64::MIN);
-                for_each_stored(raw, &d.fmt, |_, v| {
-                    lo = lo.min(v);
-                    hi = hi.max(v);
-                });
+        let ranges: Vec<Result<(f64, f64)>> = (0..nslices)
+            .into_par_iter()
+            .map(|k| {
+                let (fmt, raw) = frames.get(plan, k)?;
+                let s = &plan.slices[k];
+                let (lo, hi) = stored_range(raw, &fmt);
                 let (a, b) = (
                     lo as f64 * s.slope + s.intercept,
                     hi as f64 * s.slope + s.intercept,
@@ -1219,36 +1387,115 @@ fn load(headers: &[Header], plan: &Plan, opts: &ReadOptions) -> Result<DynImage>
         PixelType::F32
     };
 
-    fn fill<O: FromI64>(
-        plan: &Plan,
-        by_file: &[Option<Decoded>],
-        samples: usize,
-    ) -> Result<DynImage>
+    // Native frames of the output type: convert in place (nothing to do when the stored values
+    // are the output values), one frame copy per slice.
+    if let Frames::Native { raw, fmt, .. } = frames {
+        if raw.pixel_type() == out_type {
+            let full = fmt.bits_stored as usize == fmt.bytes * 8;
+            if identity && full && !fmt.mono1 {
+                return Ok(raw);
+            }
+            let mut raw = raw;
+            match &mut raw {
+                DynImage::U8(i) => in_place(i, plan, &fmt),
+                DynImage::I8(i) => in_place(i, plan, &fmt),
+                DynImage::U16(i) => in_place(i, plan, &fmt),
+                DynImage::I16(i) => in_place(i, plan, &fmt),
+                DynImage::U32(i) => in_place(i, plan, &fmt),
+                DynImage::I32(i) => in_place(i, plan, &fmt),
+                _ => return Err(Error::internal("unexpected stored DICOM sample type")),
+            }
+            return Ok(raw);
+        }
+        let frames = Frames::Native {
+            raw,
+            fmt,
+            _h: std::marker::PhantomData,
+        };
+        return convert_all(&frames, plan, out_type);
+    }
+    convert_all(&frames, plan, out_type)
+}
+
+/// Convert native frames already in their output type, slice by slice: directly for whole 8- and
+/// 16-bit samples with a small integer rescale, through a copy of the frame otherwise.
+fn in_place<T: FromI64>(img: &mut Image<T>, plan: &Plan, fmt: &PixFmt) {
+    let n = plan.slices.len().max(1);
+    let per = img.data().len() / n;
+    let direct = fmt.bits_stored as usize == fmt.bytes * 8 && !fmt.mono1 && fmt.bytes <= 2;
+    img.data_mut()
+        .par_chunks_mut(per)
+        .zip(plan.slices.par_iter())
+        .for_each_init(Vec::new, |tmp: &mut Vec<u8>, (out, s)| match small_rescale(
+            s.slope,
+            s.intercept,
+        ) {
+            Some((a, b)) if direct => {
+                for v in out.iter_mut() {
+                    *v = T::from_i32(v.small_to_i32() * a + b);
+                }
+            }
+            _ => {
+                tmp.clear();
+                tmp.extend_from_slice(bytemuck::cast_slice(out));
+                convert_frame(tmp, fmt, s.slope, s.intercept, out);
+            }
+        });
+}
+
+/// Decode every file the plan uses, once, in parallel.
+fn decode_all(headers: &[Header], plan: &Plan) -> Result<Vec<Option<Decoded>>> {
+    let mut used: Vec<usize> = plan.slices.iter().map(|s| s.file).collect();
+    used.sort_unstable();
+    used.dedup();
+    let decoded: Vec<Result<(usize, Decoded)>> = used
+        .par_iter()
+        .map(|&f| {
+            let h = headers
+                .get(f)
+                .ok_or_else(|| Error::internal("slice refers to an unknown file"))?;
+            decode_file(h).map(|d| (f, d))
+        })
+        .collect();
+    let mut by_file: Vec<Option<Decoded>> = (0..headers.len()).map(|_| None).collect();
+    for r in decoded {
+        let (f, d) = r?;
+        if let Some(slot) = by_file.get_mut(f) {
+            *slot = Some(d);
+        }
+    }
+    Ok(by_file)
+}
+
+/// Convert every slice into a new image of `out_type`.
+fn convert_all(frames: &Frames, plan: &Plan, out_type: PixelType) -> Result<DynImage> {
+    fn fill<O: FromI64>(frames: &Frames, plan: &Plan) -> Result<DynImage>
     where
         DynImage: From<Image<O>>,
     {
         let g = plan.geometry;
+        let samples = frames.get(plan, 0)?.0.samples;
         let per = g.size[0] * g.size[1] * samples;
         let mut data = vec![O::default(); per * plan.slices.len()];
         data.par_chunks_mut(per)
-            .zip(plan.slices.par_iter())
-            .try_for_each(|(out, s)| -> Result<()> {
-                let (d, raw) = get_frame(by_file, s)?;
-                convert_frame(raw, &d.fmt, s.slope, s.intercept, out);
+            .enumerate()
+            .try_for_each(|(k, out)| -> Result<()> {
+                let (fmt, raw) = frames.get(plan, k)?;
+                let s = &plan.slices[k];
+                convert_frame(raw, &fmt, s.slope, s.intercept, out);
                 Ok(())
             })?;
         Ok(Image::with_layout(g, samples, 1, data)?.into())
     }
-    let samples = f0.samples;
     match out_type {
-        PixelType::U8 => fill::<u8>(plan, by_file, samples),
-        PixelType::I8 => fill::<i8>(plan, by_file, samples),
-        PixelType::U16 => fill::<u16>(plan, by_file, samples),
-        PixelType::I16 => fill::<i16>(plan, by_file, samples),
-        PixelType::U32 => fill::<u32>(plan, by_file, samples),
-        PixelType::I32 => fill::<i32>(plan, by_file, samples),
-        PixelType::F32 => fill::<f32>(plan, by_file, samples),
-        _ => fill::<f64>(plan, by_file, samples),
+        PixelType::U8 => fill::<u8>(frames, plan),
+        PixelType::I8 => fill::<i8>(frames, plan),
+        PixelType::U16 => fill::<u16>(frames, plan),
+        PixelType::I16 => fill::<i16>(frames, plan),
+        PixelType::U32 => fill::<u32>(frames, plan),
+        PixelType::I32 => fill::<i32>(frames, plan),
+        PixelType::F32 => fill::<f32>(frames, plan),
+        _ => fill::<f64>(frames, plan),
     }
 }
 

@@ -776,6 +776,10 @@ fn header_for(img: &DynImage, one_file: bool) -> WriteHeader {
 
 /// Append the little-endian bytes of `data` in NIfTI order (components slowest).
 fn encode_into<T: Pixel>(out: &mut Vec<u8>, data: &[T], comps: usize, frames: usize) {
+    if comps <= 1 {
+        out.extend_from_slice(&crate::image::le_bytes(data));
+        return;
+    }
     let sz = T::TYPE.size();
     let start = out.len();
     out.resize(start + data.len() * sz, 0);
@@ -838,6 +842,19 @@ pub fn write(path: &Path, img: &DynImage, opts: &WriteOptions) -> Result<()> {
         .compression_level
         .unwrap_or(super::compress::DEFAULT_LEVEL);
     let lext = ext.to_ascii_lowercase();
+    if lext == ".nii" && !gz && img.components() <= 1 {
+        // Header, extension flag and the voxel buffer itself: no encoded copy.
+        let mut head = header_for(img, true).to_bytes();
+        head.extend_from_slice(&[0, 0, 0, 0]);
+        let data = img.le_bytes();
+        return super::atomic_write_many(&[path], |t| {
+            use std::io::Write;
+            let mut f = std::fs::File::create(&t[0]).map_err(|e| Error::io(path, e))?;
+            f.write_all(&head)
+                .and_then(|_| f.write_all(&data))
+                .map_err(|e| Error::io(path, e))
+        });
+    }
     if lext == ".nii" {
         let (bytes, _) = encode(img, true);
         let bytes = if gz {
