@@ -1,4 +1,4 @@
-//! Fuzz the MINC reader: MINC1 (our netCDF parser) and MINC2 (libhdf5 through hdf5-metno). It
+//! Fuzz the MINC reader: MINC1 (our netCDF parser) and MINC2 (the pure-Rust hdf5-reader). It
 //! reads from a path, so each input goes through a file in /dev/shm (one per process) named
 //! `.mnc`; the seeds hold both kinds.
 #![no_main]

@@ -1,4 +1,5 @@
-//! MINC reading: MINC1 (netCDF classic) with our own parser, MINC2 (HDF5) through libhdf5
+//! MINC reading: MINC1 (netCDF classic) with our own parser, MINC2 (HDF5) through the pure-Rust
+//! `hdf5-reader` decoder
 //! (`minc2.rs`, cargo feature `minc2`, on by default; without it MINC2 files give an
 //! `Unsupported` error). Both share the geometry and scaling code below.
 //!
@@ -38,7 +39,7 @@ pub const HDF5_MAGIC: &[u8; 8] = b"\x89HDF\r\n\x1a\n";
 
 /// Read a MINC file: MINC1 (optionally gzip-compressed) or MINC2 (HDF5).
 pub fn read(path: &Path, opts: &ReadOptions) -> Result<DynImage> {
-    // MINC2 is opened by path through libhdf5; only the signature is read here.
+    // MINC2 is opened by path by the HDF5 decoder; only the signature is read here.
     let mut head = Vec::with_capacity(8);
     std::fs::File::open(path)
         .and_then(|f| f.take(8).read_to_end(&mut head))

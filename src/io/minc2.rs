@@ -1,4 +1,4 @@
-//! MINC2 reading through libhdf5 (the `hdf5-metno` crate over the system library).
+//! MINC2 reading through `hdf5-reader`, a pure-Rust HDF5 decoder (no libhdf5).
 //!
 //! Layout read (everything under `/minc-2.0/`):
 //! * `image/0/image`: the voxels, an integer or float dataset whose attribute `dimorder`
@@ -10,41 +10,62 @@
 //!   `direction_cosines` give the geometry (defaults as in MINC1).
 //!
 //! Geometry and scaling are the MINC1 rules of the parent module (`layout`, `valid_range`,
-//! `rescale`); only the container differs. Every size is checked against [`Limits`] before
-//! anything is allocated, and every attribute read is bounded, so a forged dataspace gives a
-//! typed error rather than a huge allocation.
+//! `rescale`); only the container differs.
+//!
+//! Why not libhdf5: under `cargo fuzz`, libhdf5 1.10.8 (Debian's) crashed the process on forged
+//! object headers (segfaults and heap overflows inside the library, `docs/fuzzing.md`), which no
+//! check on our side can rule out, and a crash would take the host (Slicer) down. The decoder
+//! here bounds-checks every structure it walks, so a malformed file is an error; a panic inside
+//! it is caught and becomes a [`Format`](crate::ErrorKind::Format) error as well. Every size is
+//! checked against [`Limits`] before the voxels are read.
 
 use super::{DimInfo, layout, rescale, type_range, valid_range};
 use crate::error::{Error, Result};
 use crate::image::{DynImage, Image};
 use crate::io::Limits;
-use hdf5::types::{FixedAscii, FixedUnicode, TypeDescriptor, VarLenAscii, VarLenUnicode};
+use hdf5_reader::error::Error as H5Error;
+use hdf5_reader::{ByteOrder, Dataset, Datatype, FileStorage, Hdf5File, OpenOptions};
 use std::path::Path;
-use std::sync::Once;
 
 /// Attributes hold a handful of values; anything longer is not a MINC attribute.
 const MAX_ATTR_VALUES: usize = 64;
 
-fn h5(what: impl std::fmt::Display) -> impl FnOnce(hdf5::Error) -> Error {
+fn h5(what: impl std::fmt::Display) -> impl FnOnce(H5Error) -> Error {
     move |e| Error::format(format!("{what}: {e}"))
 }
 
-/// Read a MINC2 file.
+/// Read a MINC2 file. A panic inside the HDF5 decoder becomes a `Format` error.
 pub(crate) fn read(path: &Path, limits: &Limits) -> Result<DynImage> {
-    static SILENCE: Once = Once::new();
-    // libhdf5 prints its error stack to stderr by default; errors come back as typed errors.
-    SILENCE.call_once(|| hdf5::silence_errors(true));
-    sanity_check(path)?;
-    let file = hdf5::File::open(path).map_err(h5("not a readable HDF5 file"))?;
-    let root = if file.link_exists("minc-2.0") {
-        file.group("minc-2.0").map_err(h5("group /minc-2.0"))?
-    } else {
-        return Err(Error::format(
-            "HDF5 file without a /minc-2.0 group: not a MINC2 file",
-        ));
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read_inner(path, limits)))
+        .unwrap_or_else(|_| {
+            Err(Error::format(
+                "malformed HDF5 structure (the decoder stopped on an internal check)",
+            ))
+        })
+}
+
+fn read_inner(path: &Path, limits: &Limits) -> Result<DynImage> {
+    let cap = usize::try_from(limits.max_bytes).unwrap_or(usize::MAX);
+    let options = OpenOptions {
+        max_read_bytes: cap,
+        max_chunk_bytes: cap.min(hdf5_reader::DEFAULT_MAX_CHUNK_BYTES),
+        ..OpenOptions::default()
     };
-    let image = dataset(&root, "image/0/image")?;
-    let shape = image.shape();
+    let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let storage = FileStorage::from_file(f).map_err(h5("HDF5 file"))?;
+    let file = Hdf5File::from_storage_with_options(std::sync::Arc::new(storage), options)
+        .map_err(h5("not a readable HDF5 file"))?;
+    match file.group("/minc-2.0") {
+        Ok(_) => {}
+        Err(e) if not_found(&e) => {
+            return Err(Error::format(
+                "HDF5 file without a /minc-2.0 group: not a MINC2 file",
+            ));
+        }
+        Err(e) => return Err(h5("group /minc-2.0")(e)),
+    }
+    let image = dataset(&file, "image/0/image")?;
+    let shape = dims_of(&image)?;
     if shape.is_empty() || shape.len() > 4 {
         return Err(Error::format(format!(
             "image has {} dimensions (1 to 4 supported)",
@@ -59,9 +80,7 @@ pub(crate) fn read(path: &Path, limits: &Limits) -> Result<DynImage> {
             len,
             ..Default::default()
         };
-        let key = format!("dimensions/{name}");
-        if root.link_exists("dimensions") && root.link_exists(&key) {
-            let var = dataset(&root, &key)?;
+        if let Some(var) = optional_dataset(&file, &format!("dimensions/{name}"))? {
             let first = |a: &str| -> Result<Option<f64>> {
                 Ok(attr_f64s(&var, a)?.and_then(|v| v.first().copied()))
             };
@@ -77,200 +96,218 @@ pub(crate) fn read(path: &Path, limits: &Limits) -> Result<DynImage> {
         .try_fold(1usize, |a, &n| a.checked_mul(n))
         .filter(|&v| v == geometry.voxel_count() * frames)
         .ok_or_else(|| Error::format(format!("image shape {shape:?} is inconsistent")))?;
-    let descriptor = image
-        .dtype()
-        .and_then(|t| t.to_descriptor())
-        .map_err(h5("image data type"))?;
-    let (bytes, unsigned) = match descriptor {
-        TypeDescriptor::Integer(s) => (s as usize, false),
-        TypeDescriptor::Unsigned(s) => (s as usize, true),
-        TypeDescriptor::Float(s) => (s as usize, false),
-        other => {
-            return Err(Error::unsupported(format!(
-                "image data type {other} is not an integer or float type"
-            )));
-        }
-    };
-    // Integers are converted through f64; floats are read as stored.
-    let buffer = match descriptor {
-        TypeDescriptor::Float(_) => bytes,
-        _ => 8,
-    };
-    let need = (voxels as u64).saturating_mul(buffer as u64);
+    let num = Num::of(image.dtype()).ok_or_else(|| {
+        Error::unsupported(format!(
+            "image data type {:?} is not an integer or float type",
+            image.dtype()
+        ))
+    })?;
+    // Integers are converted through f64 (plus their stored bytes); floats are kept as stored.
+    let per_voxel = if num.float { num.size } else { 8 + num.size };
+    let need = (voxels as u64).saturating_mul(per_voxel as u64);
     if need > limits.max_bytes {
         return Err(Error::too_large(format!(
             "image {shape:?} needs {need} bytes, over the limit of {}",
             limits.max_bytes
         )));
     }
-    if let TypeDescriptor::Float(_) = descriptor {
-        return Ok(if bytes == 4 {
-            let v = image.read_raw::<f32>().map_err(h5("image data"))?;
-            Image::with_layout(geometry, 1, frames, checked_len(v, voxels)?)?.into()
+    // Forged dimensions with a few bytes of data behind them must not make the decoder allocate
+    // (and fill) the declared size: stored data cannot exceed the file, compressed chunks
+    // cannot inflate beyond DEFLATE's maximum ratio of 1032:1.
+    let file_len = std::fs::metadata(path)
+        .map_err(|e| Error::io(path, e))?
+        .len();
+    let stored = (voxels as u64).saturating_mul(num.size as u64);
+    let bound = if image.chunks().is_some() {
+        file_len.saturating_mul(1032)
+    } else {
+        file_len
+    };
+    if stored > bound {
+        return Err(Error::format(format!(
+            "image {shape:?} needs {stored} bytes of voxel data, more than a file of {file_len} bytes can hold"
+        )));
+    }
+    let raw = image.read_raw_bytes().map_err(h5("image data"))?;
+    if raw.len() != voxels * num.size {
+        return Err(Error::format(format!(
+            "image holds {} bytes, its shape needs {}",
+            raw.len(),
+            voxels * num.size
+        )));
+    }
+    if num.float {
+        return Ok(if num.size == 4 {
+            let v: Vec<f32> = raw
+                .chunks_exact(4)
+                .map(|c| f32::from_bits(num.word(c) as u32))
+                .collect();
+            Image::with_layout(geometry, 1, frames, v)?.into()
         } else {
-            let v = image.read_raw::<f64>().map_err(h5("image data"))?;
-            Image::with_layout(geometry, 1, frames, checked_len(v, voxels)?)?.into()
+            let v: Vec<f64> = raw
+                .chunks_exact(8)
+                .map(|c| f64::from_bits(num.word(c)))
+                .collect();
+            Image::with_layout(geometry, 1, frames, v)?.into()
         });
     }
-    let raw = checked_len(image.read_raw::<f64>().map_err(h5("image data"))?, voxels)?;
+    let values = num.decode(&raw);
+    drop(raw);
     let valid = valid_range(
         attr_f64s(&image, "valid_range")?,
         attr_f64s(&image, "valid_min")?,
         attr_f64s(&image, "valid_max")?,
-        type_range(bytes, unsigned),
+        type_range(num.size, !num.signed),
     );
-    let imin = scale_values(&root, "image/0/image-min", &shape)?;
-    let imax = scale_values(&root, "image/0/image-max", &shape)?;
-    let out = rescale(&raw, valid, imin.as_deref(), imax.as_deref());
+    let imin = scale_values(&file, "image/0/image-min", &shape)?;
+    let imax = scale_values(&file, "image/0/image-max", &shape)?;
+    let out = rescale(&values, valid, imin.as_deref(), imax.as_deref());
     Ok(Image::with_layout(geometry, 1, frames, out)?.into())
 }
 
-/// Cheap checks before libhdf5 parses the file: the superblock (version 0–3) must fit in the
-/// file and, for versions 0/1 with 8-byte addresses, its end-of-file address must not lie beyond
-/// the file (a truncated file: libhdf5 would report it too, this gives a clearer message).
-fn sanity_check(path: &Path) -> Result<()> {
-    use std::io::Read;
-    let len = std::fs::metadata(path)
-        .map_err(|e| Error::io(path, e))?
-        .len();
-    let mut head = Vec::with_capacity(64);
-    std::fs::File::open(path)
-        .and_then(|f| f.take(64).read_to_end(&mut head))
-        .map_err(|e| Error::io(path, e))?;
-    if head.len() < 48 || !head.starts_with(super::HDF5_MAGIC) {
-        return Err(Error::format("HDF5 superblock truncated"));
-    }
-    let version = head[8];
-    // Superblock v0/v1: offsets/lengths sizes at bytes 13/14, end-of-file address after
-    // base and free-space addresses (v0 at 24 + 2·8, v1 four bytes later).
-    let eof_at = match version {
-        0 => Some(24 + 16),
-        1 => Some(28 + 16),
-        2 | 3 => None,
-        v => {
-            return Err(Error::unsupported(format!(
-                "HDF5 superblock version {v} (0-3 supported)"
-            )));
-        }
-    };
-    if let Some(at) = eof_at
-        && head[13] == 8
-        && head.len() >= at + 8
-    {
-        let mut a = [0u8; 8];
-        a.copy_from_slice(&head[at..at + 8]);
-        let eof = u64::from_le_bytes(a);
-        if eof != u64::MAX && eof > len {
-            return Err(Error::format(format!(
-                "HDF5 file is {len} bytes but its superblock says {eof} (truncated?)"
-            )));
-        }
-    }
-    Ok(())
+/// A numeric HDF5 element type: integer (1, 2, 4, 8 bytes) or IEEE float (4, 8 bytes).
+#[derive(Debug, Clone, Copy)]
+struct Num {
+    size: usize,
+    signed: bool,
+    float: bool,
+    big: bool,
 }
 
-fn checked_len<T>(v: Vec<T>, voxels: usize) -> Result<Vec<T>> {
-    if v.len() != voxels {
-        return Err(Error::format(format!(
-            "image holds {} values, its shape needs {voxels}",
-            v.len()
-        )));
+impl Num {
+    fn of(t: &Datatype) -> Option<Num> {
+        let (size, signed, float, order) = match *t {
+            Datatype::FixedPoint {
+                size,
+                signed,
+                byte_order,
+            } if matches!(size, 1 | 2 | 4 | 8) => (size, signed, false, byte_order),
+            Datatype::FloatingPoint { size, byte_order } if matches!(size, 4 | 8) => {
+                (size, true, true, byte_order)
+            }
+            _ => return None,
+        };
+        Some(Num {
+            size: size as usize,
+            signed,
+            float,
+            big: matches!(order, ByteOrder::BigEndian),
+        })
     }
-    Ok(v)
+
+    /// The element's bits, zero-extended (`c` holds exactly `size` bytes).
+    fn word(&self, c: &[u8]) -> u64 {
+        let mut w = 0u64;
+        if self.big {
+            for &b in c {
+                w = (w << 8) | b as u64;
+            }
+        } else {
+            for &b in c.iter().rev() {
+                w = (w << 8) | b as u64;
+            }
+        }
+        w
+    }
+
+    fn value(&self, c: &[u8]) -> f64 {
+        let w = self.word(c);
+        match (self.float, self.size, self.signed) {
+            (true, 4, _) => f32::from_bits(w as u32) as f64,
+            (true, _, _) => f64::from_bits(w),
+            (false, 8, true) => w as i64 as f64,
+            (false, 8, false) => w as f64,
+            (false, n, true) => {
+                let shift = 64 - 8 * n as u32;
+                (((w << shift) as i64) >> shift) as f64
+            }
+            (false, _, false) => w as f64,
+        }
+    }
+
+    /// Every element of `raw` (whole elements only) as f64.
+    fn decode(&self, raw: &[u8]) -> Vec<f64> {
+        raw.chunks_exact(self.size).map(|c| self.value(c)).collect()
+    }
 }
 
-fn dataset(group: &hdf5::Group, name: &str) -> Result<hdf5::Dataset> {
-    if !group.link_exists(name) {
-        return Err(Error::format(format!("no dataset /minc-2.0/{name}")));
+fn dims_of(ds: &Dataset) -> Result<Vec<usize>> {
+    ds.shape()
+        .iter()
+        .map(|&n| {
+            usize::try_from(n).map_err(|_| Error::too_large(format!("dimension of {n} elements")))
+        })
+        .collect()
+}
+
+/// Whether `e` (under any context the decoder added) says a group or dataset does not exist.
+fn not_found(e: &H5Error) -> bool {
+    match e {
+        H5Error::DatasetNotFound(_) | H5Error::GroupNotFound(_) => true,
+        H5Error::Context { source, .. } => not_found(source),
+        _ => false,
     }
-    group
-        .dataset(name)
+}
+
+/// The dataset if the file has one of that name; a damaged one is an error.
+fn optional_dataset(file: &Hdf5File, name: &str) -> Result<Option<Dataset>> {
+    match file.dataset(&format!("/minc-2.0/{name}")) {
+        Ok(d) => Ok(Some(d)),
+        Err(e) if not_found(&e) => Ok(None),
+        Err(e) => Err(h5(format!("dataset /minc-2.0/{name}"))(e)),
+    }
+}
+
+fn dataset(file: &Hdf5File, name: &str) -> Result<Dataset> {
+    file.dataset(&format!("/minc-2.0/{name}"))
         .map_err(h5(format!("dataset /minc-2.0/{name}")))
 }
 
 /// The attribute, if present and small; a huge dataspace is a format error.
-fn small_attr(loc: &hdf5::Location, name: &str) -> Result<Option<hdf5::Attribute>> {
-    let names = loc.attr_names().map_err(h5("attribute list"))?;
-    if !names.iter().any(|n| n == name) {
+fn small_attr(ds: &Dataset, name: &str) -> Result<Option<hdf5_reader::Attribute>> {
+    let Ok(a) = ds.attribute(name) else {
         return Ok(None);
-    }
-    let a = loc.attr(name).map_err(h5(format!("attribute {name}")))?;
-    if a.size() > MAX_ATTR_VALUES {
-        return Err(Error::format(format!(
-            "attribute {name} holds {} values",
-            a.size()
-        )));
+    };
+    let n = a.num_elements().map_err(h5(format!("attribute {name}")))?;
+    if n > MAX_ATTR_VALUES as u64 {
+        return Err(Error::format(format!("attribute {name} holds {n} values")));
     }
     Ok(Some(a))
 }
 
 /// A numeric attribute as f64 (absent, empty or not numeric: `None`).
-fn attr_f64s(loc: &hdf5::Location, name: &str) -> Result<Option<Vec<f64>>> {
-    let Some(a) = small_attr(loc, name)? else {
+fn attr_f64s(ds: &Dataset, name: &str) -> Result<Option<Vec<f64>>> {
+    let Some(a) = small_attr(ds, name)? else {
         return Ok(None);
     };
-    let numeric = matches!(
-        a.dtype().and_then(|t| t.to_descriptor()),
-        Ok(TypeDescriptor::Integer(_) | TypeDescriptor::Unsigned(_) | TypeDescriptor::Float(_))
-    );
-    if !numeric {
+    let Some(num) = Num::of(&a.datatype) else {
         return Ok(None);
-    }
-    let v = a
-        .read_raw::<f64>()
-        .map_err(h5(format!("attribute {name}")))?;
+    };
+    let n = a.num_elements().map_err(h5(format!("attribute {name}")))? as usize;
+    let bytes = a.raw_data.get(..n * num.size).ok_or_else(|| {
+        Error::format(format!(
+            "attribute {name} declares {n} values but holds {} bytes",
+            a.raw_data.len()
+        ))
+    })?;
+    let v = num.decode(bytes);
     Ok((!v.is_empty()).then_some(v))
 }
 
 /// A string attribute (absent or not a string: `None`).
-fn attr_string(loc: &hdf5::Location, name: &str) -> Result<Option<String>> {
-    let Some(a) = small_attr(loc, name)? else {
+fn attr_string(ds: &Dataset, name: &str) -> Result<Option<String>> {
+    let Some(a) = small_attr(ds, name)? else {
         return Ok(None);
     };
-    let err = h5(format!("attribute {name}"));
-    let first = |v: Vec<String>| v.into_iter().next();
-    let s = match a.dtype().and_then(|t| t.to_descriptor()) {
-        Ok(TypeDescriptor::FixedAscii(_)) => first(
-            a.read_raw::<FixedAscii<1024>>()
-                .map_err(err)?
-                .iter()
-                .map(|s| lossy(s.as_bytes()))
-                .collect(),
-        ),
-        Ok(TypeDescriptor::FixedUnicode(_)) => first(
-            a.read_raw::<FixedUnicode<1024>>()
-                .map_err(err)?
-                .iter()
-                .map(|s| lossy(s.as_bytes()))
-                .collect(),
-        ),
-        Ok(TypeDescriptor::VarLenAscii) => first(
-            a.read_raw::<VarLenAscii>()
-                .map_err(err)?
-                .iter()
-                .map(|s| lossy(s.as_bytes()))
-                .collect(),
-        ),
-        Ok(TypeDescriptor::VarLenUnicode) => first(
-            a.read_raw::<VarLenUnicode>()
-                .map_err(err)?
-                .iter()
-                .map(|s| lossy(s.as_bytes()))
-                .collect(),
-        ),
+    let text = match &a.datatype {
+        Datatype::String { .. } | Datatype::VarLen { .. } => a.read_string().ok(),
         _ => None,
     };
-    Ok(s.map(|s| s.trim_end_matches('\0').trim().to_owned()))
-}
-
-/// Text from the file: hdf5-types' `as_str` assumes valid ASCII/UTF-8 without checking (a
-/// forged attribute made it read out of bounds under the fuzzer), so decode the bytes here.
-fn lossy(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
+    Ok(text.map(|s| s.trim_end_matches('\0').trim().to_owned()))
 }
 
 /// The image's dimension names, slowest first, from its `dimorder` attribute.
-fn dimorder(image: &hdf5::Dataset, ndim: usize) -> Result<Vec<String>> {
+fn dimorder(image: &Dataset, ndim: usize) -> Result<Vec<String>> {
     let order = attr_string(image, "dimorder")?
         .ok_or_else(|| Error::format("image has no dimorder attribute"))?;
     let names: Vec<String> = order
@@ -296,17 +333,64 @@ fn dimorder(image: &hdf5::Dataset, ndim: usize) -> Result<Vec<String>> {
 }
 
 /// `image-min` / `image-max`: one value per index of the leading image dimensions they span.
-fn scale_values(root: &hdf5::Group, name: &str, image_shape: &[usize]) -> Result<Option<Vec<f64>>> {
-    if !root.link_exists(name) {
+fn scale_values(file: &Hdf5File, name: &str, image_shape: &[usize]) -> Result<Option<Vec<f64>>> {
+    let Some(ds) = optional_dataset(file, name)? else {
         return Ok(None);
-    }
-    let ds = dataset(root, name)?;
-    let shape = ds.shape();
+    };
+    let shape = dims_of(&ds)?;
     if shape.len() > image_shape.len() || shape.iter().zip(image_shape).any(|(a, b)| a != b) {
         return Err(Error::unsupported(format!(
             "{name} shape {shape:?} does not span the leading image dimensions {image_shape:?}"
         )));
     }
-    let v = ds.read_raw::<f64>().map_err(h5(name))?;
+    let num = Num::of(ds.dtype()).ok_or_else(|| {
+        Error::format(format!("{name} has the non-numeric type {:?}", ds.dtype()))
+    })?;
+    let n: usize = shape.iter().product();
+    let raw = ds.read_raw_bytes().map_err(h5(name))?;
+    if raw.len() != n * num.size {
+        return Err(Error::format(format!(
+            "{name} holds {} bytes, its shape needs {}",
+            raw.len(),
+            n * num.size
+        )));
+    }
+    let v = num.decode(&raw);
     Ok((!v.is_empty()).then_some(v))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_decode_in_both_byte_orders() {
+        let i16_be = Num {
+            size: 2,
+            signed: true,
+            float: false,
+            big: true,
+        };
+        assert_eq!(i16_be.decode(&[0xff, 0xfe, 0x01, 0x00]), vec![-2.0, 256.0]);
+        let u16_le = Num {
+            big: false,
+            signed: false,
+            ..i16_be
+        };
+        assert_eq!(u16_le.decode(&[0xff, 0xfe, 0x01, 0x00]), vec![65279.0, 1.0]);
+        let f32_le = Num {
+            size: 4,
+            signed: true,
+            float: true,
+            big: false,
+        };
+        assert_eq!(f32_le.decode(&1.5f32.to_le_bytes()), vec![1.5]);
+        let i8 = Num {
+            size: 1,
+            signed: true,
+            float: false,
+            big: false,
+        };
+        assert_eq!(i8.decode(&[0x80, 0x7f]), vec![-128.0, 127.0]);
+    }
 }

@@ -43,11 +43,6 @@ fi
 
 san=(-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -g)
 libs=(-lpthread -ldl -lm -lrt)
-# Native libraries the static library's default features need (minc2: the system libhdf5).
-if pkg-config --exists hdf5 2>/dev/null; then
-    read -r -a hdf5_libs <<<"$(pkg-config --libs hdf5)"
-    libs+=("${hdf5_libs[@]}")
-fi
 model_dir=$root/tests/fixtures/nnunet/models/Dataset900_TinyCT/nnUNetTrainer__nnUNetPlans__3d_fullres
 if [ -z "${MEDSEG_ORT_DYLIB:-}" ]; then
     for f in "$root"/third_party/onnxruntime/lib/libonnxruntime.so.1.*; do
