@@ -453,3 +453,26 @@ fn minc1_matches_nibabel_and_minc2_reads_when_built_in() {
         }
     }
 }
+
+/// Found by `cargo fuzz` (docs/fuzzing.md): a forged RLE Lossless segment made dicom-rs index out
+/// of bounds (`rle_lossless.rs:119`). The panic was caught, but its message reached stderr (and a
+/// host's panic hook). The RLE header and segment lengths are now checked before dicom-rs runs.
+#[test]
+fn fuzz_forged_rle_segment_is_refused_without_a_panic() {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fuzz/regressions/dicom/panic-rle-lossless-adapter.dcm");
+    let e = read(&p).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Format, "{e}");
+    assert!(e.message().contains("RLE Lossless"), "{e}");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_medseg"))
+        .arg("info")
+        .arg(&p)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(err.contains("RLE Lossless"), "{err}");
+    // The genuine RLE file still reads.
+    read(&fixtures().join("conformance/MR_small_RLE.dcm")).unwrap();
+}

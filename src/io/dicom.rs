@@ -881,6 +881,9 @@ fn decode_file_inner(h: &Header) -> Result<Decoded> {
             e,
         )
     })?;
+    if ts == "1.2.840.10008.1.2.5" {
+        check_rle(&obj, h)?;
+    }
     let decoded = obj.decode_pixel_data().map_err(|e| {
         let mut text = e.to_string();
         let mut src = std::error::Error::source(&e);
@@ -945,6 +948,86 @@ fn decode_file_inner(h: &Header) -> Result<Decoded> {
         fmt: h.fmt,
         frame_len,
     })
+}
+
+/// RLE Lossless (DICOM PS3.5 annex G) checked before dicom-rs decodes it, which indexes out of
+/// bounds on a segment that decodes to fewer bytes than the frame needs (a panic, caught, but
+/// printed by the default hook): one fragment per frame, each with a 64-byte header giving as
+/// many segments as samples × bytes per sample (at most 15) at increasing offsets inside the
+/// fragment, and every segment must unpack (PackBits) to at least rows × columns bytes.
+fn check_rle(obj: &dicom_object::DefaultDicomObject, h: &Header) -> Result<()> {
+    let bad = |what: String| Error::format(format!("{}: RLE Lossless {what}", h.path.display()));
+    let frags = obj
+        .element(tags::PIXEL_DATA)
+        .ok()
+        .and_then(|e| e.value().fragments())
+        .ok_or_else(|| bad("pixel data is not encapsulated".into()))?;
+    if frags.len() < h.frames {
+        return Err(bad(format!(
+            "pixel data has {} fragments for {} frames",
+            frags.len(),
+            h.frames
+        )));
+    }
+    let segments = h.fmt.samples * h.fmt.bytes;
+    let plane = h.rows * h.cols;
+    let word = |b: &[u8], at: usize| -> usize {
+        b.get(at..at + 4)
+            .map_or(0, |w| u32::from_le_bytes([w[0], w[1], w[2], w[3]]) as usize)
+    };
+    for (f, frag) in frags.iter().take(h.frames).enumerate() {
+        if frag.len() < 64 {
+            return Err(bad(format!("frame {f}: fragment of {} bytes", frag.len())));
+        }
+        let n = word(frag, 0);
+        if n != segments || n > 15 {
+            return Err(bad(format!("frame {f}: {n} segments, {segments} expected")));
+        }
+        let mut bounds: Vec<usize> = (0..n).map(|i| word(frag, 4 + 4 * i)).collect();
+        bounds.push(frag.len());
+        for (k, w) in bounds.windows(2).enumerate() {
+            let seg = frag
+                .get(w[0]..w[1])
+                .filter(|s| w[0] >= 64 && !s.is_empty())
+                .ok_or_else(|| {
+                    bad(format!(
+                        "frame {f}: segment {k} at bytes {}..{} of a {}-byte fragment",
+                        w[0],
+                        w[1],
+                        frag.len()
+                    ))
+                })?;
+            let got = packbits_len(seg, plane);
+            if got < plane {
+                return Err(bad(format!(
+                    "frame {f}: segment {k} unpacks to {got} bytes, the frame needs {plane}"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// How many bytes PackBits data unpacks to, counting no further than `enough`.
+fn packbits_len(seg: &[u8], enough: usize) -> usize {
+    let (mut i, mut out) = (0usize, 0usize);
+    while i < seg.len() && out < enough {
+        let n = seg[i] as i8;
+        i += 1;
+        if n >= 0 {
+            // n + 1 literal bytes (only those present count).
+            let take = (n as usize + 1).min(seg.len() - i);
+            out += take;
+            i += n as usize + 1;
+        } else if n != -128 {
+            // The next byte, 1 - n times.
+            if i < seg.len() {
+                out += (1 - n as isize) as usize;
+            }
+            i += 1;
+        }
+    }
+    out
 }
 
 /// Planar (RRR…GGG…BBB) frames → interleaved RGB.
@@ -1520,6 +1603,15 @@ fn check_limits(headers: &[Header], plan: &Plan, limits: &Limits) -> Result<()> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn packbits_length_counts_literals_and_runs() {
+        // 3 literals, a run of 4, a no-op, then a literal run cut short by the end of data.
+        let seg = [2u8, 10, 11, 12, 0xfd, 7, 0x80, 4, 1, 2];
+        assert_eq!(packbits_len(&seg, usize::MAX), 3 + 4 + 2);
+        assert_eq!(packbits_len(&seg, 5), 7, "stops once enough");
+        assert_eq!(packbits_len(&[0xfd], 100), 0, "a run without its byte");
+    }
 
     fn fmt(bytes: usize, bits_stored: u32, signed: bool, mono1: bool) -> PixFmt {
         PixFmt {
