@@ -14,7 +14,7 @@ pub fn commands() -> Vec<Command> {
     let ort_lib = Arg::new("ort-lib")
         .long("ort-lib")
         .value_name("PATH")
-        .help("ONNX Runtime library (file or folder); default: MEDSEG_ORT_DYLIB, ORT_DYLIB_PATH, next to the executable, third_party/onnxruntime/lib");
+        .help("ONNX Runtime library (file or folder); default: MEDSEG_ORT_DYLIB, ORT_DYLIB_PATH, next to libmedseg.so when loaded as one, next to the executable, third_party/onnxruntime/lib");
     vec![
         Command::new("predict")
             .about("Segment an image with an nnU-Net model (medseg manifest folder or nnU-Net results folder with fold_k/network.onnx)")
