@@ -1138,34 +1138,25 @@ macro_rules! from_i64_int {
 }
 from_i64_int!(true; u8, i8, u16, i16);
 from_i64_int!(false; u32, i32);
-impl FromI64 for f32 {
-    #[inline]
-    fn from_i64(v: i64) -> Self {
-        v as f32
-    }
-    #[inline]
-    fn from_i32(v: i32) -> Self {
-        v as f32
-    }
-    #[inline]
-    fn small_to_i32(self) -> i32 {
-        self as i32
-    }
+macro_rules! from_i64_float {
+    ($($t:ty),*) => {$(
+        impl FromI64 for $t {
+            #[inline]
+            fn from_i64(v: i64) -> Self {
+                v as $t
+            }
+            #[inline]
+            fn from_i32(v: i32) -> Self {
+                v as $t
+            }
+            #[inline]
+            fn small_to_i32(self) -> i32 {
+                self as i32
+            }
+        }
+    )*};
 }
-impl FromI64 for f64 {
-    #[inline]
-    fn from_i64(v: i64) -> Self {
-        v as f64
-    }
-    #[inline]
-    fn from_i32(v: i32) -> Self {
-        v as f64
-    }
-    #[inline]
-    fn small_to_i32(self) -> i32 {
-        self as i32
-    }
-}
+from_i64_float!(f32, f64);
 
 /// `(slope, intercept)` as integers small enough that `stored × slope + intercept` of a sample of
 /// at most 16 bits cannot overflow an `i32`; `None` otherwise.
@@ -1238,19 +1229,15 @@ fn frame_of(d: &Decoded, frame: usize) -> Result<&[u8]> {
 }
 
 /// The stored samples of every slice of a plan, in slice order.
-enum Frames<'a> {
+enum Frames {
     /// Decoded per file (compressed syntaxes, colour, big endian, …).
     Decoded(Vec<Option<Decoded>>),
     /// Uncompressed little-endian grey frames read straight from their files into one buffer of
     /// the stored type: slice `k` is `raw[k * per .. (k + 1) * per]`.
-    Native {
-        raw: DynImage,
-        fmt: PixFmt,
-        _h: std::marker::PhantomData<&'a ()>,
-    },
+    Native { raw: DynImage, fmt: PixFmt },
 }
 
-impl Frames<'_> {
+impl Frames {
     /// The raw bytes and format of slice `k` of `plan`.
     fn get<'s>(&'s self, plan: &Plan, k: usize) -> Result<(PixFmt, &'s [u8])> {
         match self {
@@ -1404,11 +1391,7 @@ fn stored_range(raw: &[u8], f: &PixFmt) -> (i64, i64) {
 fn load(headers: &[Header], plan: &Plan, opts: &ReadOptions) -> Result<DynImage> {
     check_limits(headers, plan, &opts.limits)?;
     let frames = match read_native(headers, plan)? {
-        Some((raw, fmt)) => Frames::Native {
-            raw,
-            fmt,
-            _h: std::marker::PhantomData,
-        },
+        Some((raw, fmt)) => Frames::Native { raw, fmt },
         None => Frames::Decoded(decode_all(headers, plan)?),
     };
     let nslices = plan.slices.len();
@@ -1472,13 +1455,12 @@ fn load(headers: &[Header], plan: &Plan, opts: &ReadOptions) -> Result<DynImage>
 
     // Native frames of the output type: convert in place (nothing to do when the stored values
     // are the output values), one frame copy per slice.
-    if let Frames::Native { raw, fmt, .. } = frames {
-        if raw.pixel_type() == out_type {
+    match frames {
+        Frames::Native { mut raw, fmt } if raw.pixel_type() == out_type => {
             let full = fmt.bits_stored as usize == fmt.bytes * 8;
             if identity && full && !fmt.mono1 {
                 return Ok(raw);
             }
-            let mut raw = raw;
             match &mut raw {
                 DynImage::U8(i) => in_place(i, plan, &fmt),
                 DynImage::I8(i) => in_place(i, plan, &fmt),
@@ -1488,16 +1470,10 @@ fn load(headers: &[Header], plan: &Plan, opts: &ReadOptions) -> Result<DynImage>
                 DynImage::I32(i) => in_place(i, plan, &fmt),
                 _ => return Err(Error::internal("unexpected stored DICOM sample type")),
             }
-            return Ok(raw);
+            Ok(raw)
         }
-        let frames = Frames::Native {
-            raw,
-            fmt,
-            _h: std::marker::PhantomData,
-        };
-        return convert_all(&frames, plan, out_type);
+        frames => convert_all(&frames, plan, out_type),
     }
-    convert_all(&frames, plan, out_type)
 }
 
 /// Convert native frames already in their output type, slice by slice: directly for whole 8- and

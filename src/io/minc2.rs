@@ -21,7 +21,7 @@
 
 use super::{DimInfo, layout, rescale, type_range, valid_range};
 use crate::error::{Error, Result};
-use crate::image::{DynImage, Image};
+use crate::image::{DynImage, Image, decode_buffer};
 use crate::io::Limits;
 use hdf5_reader::error::Error as H5Error;
 use hdf5_reader::{ByteOrder, Dataset, Datatype, FileStorage, Hdf5File, OpenOptions};
@@ -52,6 +52,7 @@ fn read_inner(path: &Path, limits: &Limits) -> Result<DynImage> {
         ..OpenOptions::default()
     };
     let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let file_len = f.metadata().map_err(|e| Error::io(path, e))?.len();
     let storage = FileStorage::from_file(f).map_err(h5("HDF5 file"))?;
     let file = Hdf5File::from_storage_with_options(std::sync::Arc::new(storage), options)
         .map_err(h5("not a readable HDF5 file"))?;
@@ -114,9 +115,6 @@ fn read_inner(path: &Path, limits: &Limits) -> Result<DynImage> {
     // Forged dimensions with a few bytes of data behind them must not make the decoder allocate
     // (and fill) the declared size: stored data cannot exceed the file, compressed chunks
     // cannot inflate beyond DEFLATE's maximum ratio of 1032:1.
-    let file_len = std::fs::metadata(path)
-        .map_err(|e| Error::io(path, e))?
-        .len();
     let stored = (voxels as u64).saturating_mul(num.size as u64);
     let bound = if image.chunks().is_some() {
         file_len.saturating_mul(1032)
@@ -138,16 +136,10 @@ fn read_inner(path: &Path, limits: &Limits) -> Result<DynImage> {
     }
     if num.float {
         return Ok(if num.size == 4 {
-            let v: Vec<f32> = raw
-                .chunks_exact(4)
-                .map(|c| f32::from_bits(num.word(c) as u32))
-                .collect();
+            let v = decode_buffer::<f32>(&raw, num.big)?;
             Image::with_layout(geometry, 1, frames, v)?.into()
         } else {
-            let v: Vec<f64> = raw
-                .chunks_exact(8)
-                .map(|c| f64::from_bits(num.word(c)))
-                .collect();
+            let v = decode_buffer::<f64>(&raw, num.big)?;
             Image::with_layout(geometry, 1, frames, v)?.into()
         });
     }

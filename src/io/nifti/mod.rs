@@ -813,20 +813,26 @@ fn encode_into<T: Pixel>(out: &mut Vec<u8>, data: &[T], comps: usize, frames: us
 
 /// Header + extension flag + voxels (single file), or the header and the voxels (pair).
 fn encode(img: &DynImage, one_file: bool) -> (Vec<u8>, Vec<u8>) {
-    let h = header_for(img, one_file).to_bytes();
     let (c, t) = (img.components(), img.frames());
     let nbytes = crate::dispatch!(img, i => std::mem::size_of_val(i.data()));
     if one_file {
-        let mut out = Vec::with_capacity(h.len() + 4 + nbytes);
-        out.extend_from_slice(&h);
-        out.extend_from_slice(&[0, 0, 0, 0]);
+        let mut out = nii_head(img);
+        out.reserve(nbytes);
         crate::dispatch!(img, i => encode_into(&mut out, i.data(), c, t));
         (out, Vec::new())
     } else {
+        let h = header_for(img, false).to_bytes();
         let mut out = Vec::with_capacity(nbytes);
         crate::dispatch!(img, i => encode_into(&mut out, i.data(), c, t));
         (h, out)
     }
+}
+
+/// The bytes of a `.nii` file before its voxels: the header and the (empty) extension flag.
+fn nii_head(img: &DynImage) -> Vec<u8> {
+    let mut head = header_for(img, true).to_bytes();
+    head.extend_from_slice(&[0, 0, 0, 0]);
+    head
 }
 
 /// Write `.nii`, `.nii.gz` or a `.hdr`/`.img` pair (`.gz` on both when the name ends in `.gz`).
@@ -844,8 +850,7 @@ pub fn write(path: &Path, img: &DynImage, opts: &WriteOptions) -> Result<()> {
     let lext = ext.to_ascii_lowercase();
     if lext == ".nii" && !gz && img.components() <= 1 {
         // Header, extension flag and the voxel buffer itself: no encoded copy.
-        let mut head = header_for(img, true).to_bytes();
-        head.extend_from_slice(&[0, 0, 0, 0]);
+        let head = nii_head(img);
         let data = img.le_bytes();
         return super::atomic_write_many(&[path], |t| {
             use std::io::Write;
