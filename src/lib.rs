@@ -19,8 +19,8 @@
 //! `io`, `preview` → `image` → `error`. Nothing below calls upward.
 //!
 //! Conventions: index (i, j, k) with i fastest in memory; physical space LPS (RAS only at the
-//! NIfTI/Slicer edges, through [`image::ras_lps_flip`]); `unsafe` only in `ffi/` and
-//! `image/view.rs`.
+//! NIfTI/Slicer edges, through [`image::ras_lps_flip`]); `unsafe` only in `ffi/`,
+//! `image/view.rs` and `image/buffer.rs` (one `madvise`).
 
 #![deny(unsafe_code)]
 #![warn(missing_debug_implementations)]

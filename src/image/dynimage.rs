@@ -128,21 +128,77 @@ impl DynImage {
         bytes: &[u8],
         big_endian: bool,
     ) -> Result<DynImage> {
-        fn mk<T: Pixel>(g: Geometry, c: usize, f: usize, b: &[u8], be: bool) -> Result<Image<T>> {
-            Image::with_layout(g, c, f, super::decode_buffer::<T>(b, be)?)
+        let size = pixel_type.size();
+        Self::from_fill(
+            pixel_type,
+            geometry,
+            components,
+            frames,
+            big_endian,
+            |buf| {
+                if !bytes.len().is_multiple_of(size) {
+                    return Err(Error::format(format!(
+                        "{} bytes are not a whole number of {pixel_type} pixels",
+                        bytes.len()
+                    )));
+                }
+                if bytes.len() != buf.len() {
+                    return Err(Error::mismatch(format!(
+                        "{} bytes given but the grid needs {} ({} values of {pixel_type})",
+                        bytes.len(),
+                        buf.len(),
+                        buf.len() / size
+                    )));
+                }
+                buf.copy_from_slice(bytes);
+                Ok(())
+            },
+        )
+    }
+
+    /// Build by letting `fill` write the raw bytes (in the file's byte order, `big_endian`) of
+    /// `components × voxels × frames` values straight into the new image's buffer: the reader
+    /// reads or inflates into place, with no intermediate byte vector and no copy. Large buffers
+    /// are allocated on huge pages ([`super::buffer`]).
+    pub fn from_fill(
+        pixel_type: PixelType,
+        geometry: Geometry,
+        components: usize,
+        frames: usize,
+        big_endian: bool,
+        fill: impl FnOnce(&mut [u8]) -> Result<()>,
+    ) -> Result<DynImage> {
+        fn mk<T: Pixel>(
+            g: Geometry,
+            c: usize,
+            f: usize,
+            be: bool,
+            fill: impl FnOnce(&mut [u8]) -> Result<()>,
+        ) -> Result<Image<T>> {
+            let n = super::element_count(&g, c, f)?;
+            let mut v: Vec<T> = super::buffer::zeroed(n);
+            fill(bytemuck::cast_slice_mut(&mut v))?;
+            let sz = std::mem::size_of::<T>();
+            if sz > 1 && be != cfg!(target_endian = "big") {
+                use rayon::prelude::*;
+                bytemuck::cast_slice_mut::<T, u8>(&mut v)
+                    .par_chunks_mut(sz << 16)
+                    .for_each(|c| c.chunks_exact_mut(sz).for_each(|x| x.reverse()));
+            }
+            Image::with_layout(g, c, f, v)
         }
-        let (g, c, f, b, be) = (geometry, components, frames, bytes, big_endian);
+        let (g, c, f, be) = (geometry, components, frames, big_endian);
         Ok(match pixel_type {
-            PixelType::U8 => mk::<u8>(g, c, f, b, be)?.into(),
-            PixelType::I8 => mk::<i8>(g, c, f, b, be)?.into(),
-            PixelType::U16 => mk::<u16>(g, c, f, b, be)?.into(),
-            PixelType::I16 => mk::<i16>(g, c, f, b, be)?.into(),
-            PixelType::U32 => mk::<u32>(g, c, f, b, be)?.into(),
-            PixelType::I32 => mk::<i32>(g, c, f, b, be)?.into(),
-            PixelType::U64 => mk::<u64>(g, c, f, b, be)?.into(),
-            PixelType::I64 => mk::<i64>(g, c, f, b, be)?.into(),
-            PixelType::F32 => mk::<f32>(g, c, f, b, be)?.into(),
-            PixelType::F64 => mk::<f64>(g, c, f, b, be)?.into(),
+            PixelType::U8 => mk::<u8>(g, c, f, be, fill)?.into(),
+            PixelType::I8 => mk::<i8>(g, c, f, be, fill)?.into(),
+            PixelType::U16 => mk::<u16>(g, c, f, be, fill)?.into(),
+            PixelType::I16 => mk::<i16>(g, c, f, be, fill)?.into(),
+            PixelType::U32 => mk::<u32>(g, c, f, be, fill)?.into(),
+            PixelType::I32 => mk::<i32>(g, c, f, be, fill)?.into(),
+            PixelType::U64 => mk::<u64>(g, c, f, be, fill)?.into(),
+            PixelType::I64 => mk::<i64>(g, c, f, be, fill)?.into(),
+            PixelType::F32 => mk::<f32>(g, c, f, be, fill)?.into(),
+            PixelType::F64 => mk::<f64>(g, c, f, be, fill)?.into(),
         })
     }
 

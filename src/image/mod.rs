@@ -8,6 +8,7 @@
 //!   array of shape `[nk, nj, ni]` ([`Image::array`]).
 //! * [`DynImage`] is the run-time-typed image returned by readers.
 //! * [`view`] holds borrowed views over foreign memory (the zero-copy C ABI path).
+//! * [`buffer`] allocates large zeroed buffers on huge pages (first-touch cost).
 //!
 //! ```
 //! use medseg::image::{Geometry, Image};
@@ -18,6 +19,7 @@
 //! assert_eq!(img.array().unwrap()[[1, 1, 1]], 7);
 //! ```
 
+pub mod buffer;
 mod dynimage;
 mod geometry;
 mod info;
@@ -32,6 +34,25 @@ pub use pixel::{Pixel, PixelType, decode_buffer, encode_buffer, le_bytes};
 
 use crate::error::{Error, Result};
 use ndarray::{ArrayView3, ArrayViewMut3};
+
+/// Values in an image of this layout (geometry validated, components and frames ≥ 1).
+pub(crate) fn element_count(
+    geometry: &Geometry,
+    components: usize,
+    frames: usize,
+) -> Result<usize> {
+    geometry.validate()?;
+    if components == 0 || frames == 0 {
+        return Err(Error::invalid_argument(
+            "components and frames must be at least 1",
+        ));
+    }
+    geometry
+        .voxel_count()
+        .checked_mul(components)
+        .and_then(|v| v.checked_mul(frames))
+        .ok_or_else(|| Error::too_large("image element count overflows"))
+}
 
 /// Voxels of type `T` on a grid.
 #[derive(Debug, Clone, PartialEq)]
@@ -63,17 +84,7 @@ impl<T: Pixel> Image<T> {
         frames: usize,
         data: Vec<T>,
     ) -> Result<Self> {
-        geometry.validate()?;
-        if components == 0 || frames == 0 {
-            return Err(Error::invalid_argument(
-                "components and frames must be at least 1",
-            ));
-        }
-        let want = geometry
-            .voxel_count()
-            .checked_mul(components)
-            .and_then(|v| v.checked_mul(frames))
-            .ok_or_else(|| Error::too_large("image element count overflows"))?;
+        let want = element_count(&geometry, components, frames)?;
         if data.len() != want {
             return Err(Error::mismatch(format!(
                 "buffer holds {} values but the grid {:?} × {components} components × {frames} frames needs {want}",

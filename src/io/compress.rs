@@ -128,6 +128,17 @@ fn check_limit(n: u64, compressed: usize, limit: u64) -> Result<()> {
     Ok(())
 }
 
+/// One gzip member inflated in parallel ([`super::pinflate`]) when it is big enough to gain and
+/// its trailer (CRC-32, ISIZE = `out.len()`) confirms the result; false means: inflate it another way.
+fn inflate_parallel(data: &[u8], out: &mut [u8]) -> bool {
+    let Ok((hdr, _)) = parse_header(data) else {
+        return false;
+    };
+    let (crc, isize) = trailer(data);
+    isize as u64 == (out.len() as u64 & 0xffff_ffff)
+        && super::pinflate::inflate(data, hdr, out, super::pinflate::Check::Crc32(crc)).is_some()
+}
+
 fn gunzip_single(data: &[u8], limit: u64) -> Result<Option<Vec<u8>>> {
     let (_, isize) = trailer(data);
     let n = isize as u64;
@@ -135,7 +146,10 @@ fn gunzip_single(data: &[u8], limit: u64) -> Result<Option<Vec<u8>>> {
         // Possibly a >4 GiB or multi-member file: let the streaming path decide.
         return Ok(None);
     }
-    let mut out = vec![0u8; isize as usize];
+    let mut out = crate::image::buffer::zeroed(isize as usize);
+    if inflate_parallel(data, &mut out) {
+        return Ok(Some(out));
+    }
     match deflate_member::gzip_decompress_member(data, &mut out) {
         // Accept only when the first member is the whole file (trailing zero padding allowed).
         Some((used_in, used_out))
@@ -199,7 +213,7 @@ fn gunzip_indexed(data: &[u8], limit: u64) -> Result<Option<Vec<u8>>> {
     };
     let total: u64 = members.iter().map(|m| m.3 as u64).sum();
     check_limit(total, data.len(), limit)?;
-    let mut out = vec![0u8; total as usize];
+    let mut out = crate::image::buffer::zeroed(total as usize);
     inflate_members(data, &members, &mut out)?;
     Ok(Some(out))
 }
@@ -222,6 +236,9 @@ pub fn gunzip_prefix(data: &[u8], out: &mut [u8]) -> Result<()> {
         return inflate_members(data, &members, out);
     }
     let (_, isize) = trailer(data);
+    if isize as u64 == out.len() as u64 && inflate_parallel(data, out) {
+        return Ok(());
+    }
     if isize as u64 == out.len() as u64
         && let Some((used_in, used_out)) = deflate_member::gzip_decompress_member(data, out)
         && used_out == out.len()
@@ -229,17 +246,37 @@ pub fn gunzip_prefix(data: &[u8], out: &mut [u8]) -> Result<()> {
     {
         return Ok(());
     }
-    let mut dec = flate2::read::MultiGzDecoder::new(data);
+    read_verified(flate2::read::MultiGzDecoder::new(data), out).map_err(|e| match e {
+        Short => Error::format(format!(
+            "file is truncated: the compressed stream ends before the {} bytes the header describes",
+            out.len()
+        )),
+        Corrupt(e) => corrupt("inflate failed").with_source(e),
+    })
+}
+
+/// Why a streaming read into a caller's buffer failed.
+enum StreamError {
+    Short,
+    Corrupt(std::io::Error),
+}
+use StreamError::{Corrupt, Short};
+
+/// Fill `out` from a decoder, then read on to the end of the stream (at most `out.len()` + 1 MiB
+/// more) so that the decoder checks the trailer's CRC-32 / Adler-32: a corrupt stream that still
+/// produces enough bytes is an error, not wrong voxels. Streams with more trailing data than that
+/// are accepted on the bytes alone (the fast paths have verified every ordinary file already).
+fn read_verified(mut dec: impl Read, out: &mut [u8]) -> std::result::Result<(), StreamError> {
     dec.read_exact(out).map_err(|e| {
         if e.kind() == std::io::ErrorKind::UnexpectedEof {
-            Error::format(format!(
-                "file is truncated: the compressed stream ends before the {} bytes the header describes",
-                out.len()
-            ))
+            Short
         } else {
-            corrupt("inflate failed").with_source(e)
+            Corrupt(e)
         }
-    })
+    })?;
+    let more = out.len() as u64 + (1 << 20);
+    std::io::copy(&mut dec.take(more), &mut std::io::sink()).map_err(Corrupt)?;
+    Ok(())
 }
 
 /// The first `n` decompressed bytes (fewer if the stream is shorter), streaming: for reading a
@@ -300,22 +337,35 @@ pub fn gzip(data: &[u8], lvl: u32) -> Vec<u8> {
     parts.concat()
 }
 
-/// Inflate a zlib stream (MetaImage, NRRD `zlib`), at most `limit` bytes; `expected` is the size
-/// the header promises, used for the fast path.
-pub fn zlib_decompress(data: &[u8], expected: usize, limit: u64) -> Result<Vec<u8>> {
-    check_limit(expected as u64, data.len(), limit)?;
-    let mut out = vec![0u8; expected];
-    let mut dec = libdeflater::Decompressor::new();
-    if let Ok(n) = dec.zlib_decompress(data, &mut out)
-        && n == expected
-    {
-        return Ok(out);
+/// Inflate the first `out.len()` bytes of a zlib stream straight into `out` (the caller's final
+/// buffer). Errors when the stream holds fewer bytes or is corrupt, or when `out` is larger than
+/// the compressed size can justify (checked before any work).
+pub fn zlib_decompress_into(data: &[u8], out: &mut [u8]) -> Result<()> {
+    check_limit(out.len() as u64, data.len(), u64::MAX)?;
+    if zlib_fast(data, out) {
+        return Ok(());
     }
-    let mut dec = flate2::read::ZlibDecoder::new(data).take(limit.saturating_add(1));
-    let mut out = Vec::new();
-    dec.read_to_end(&mut out)
-        .map_err(|e| Error::format("zlib data is corrupt").with_source(e))?;
-    Ok(out)
+    read_verified(flate2::read::ZlibDecoder::new(data), out).map_err(|e| match e {
+        Short => Error::format(format!(
+            "compressed data is truncated: it inflates to fewer than the {} bytes the header describes",
+            out.len()
+        )),
+        Corrupt(e) => Error::format("zlib data is corrupt").with_source(e),
+    })
+}
+
+/// The whole stream inflated into exactly `out`: in parallel ([`super::pinflate`]) when the header
+/// is plain (no preset dictionary) and the Adler-32 trailer confirms it, else in one libdeflate call.
+fn zlib_fast(data: &[u8], out: &mut [u8]) -> bool {
+    let n = data.len();
+    if n > 6 && data[0] & 0x0f == 8 && data[1] & 0x20 == 0 {
+        let adler = u32::from_be_bytes([data[n - 4], data[n - 3], data[n - 2], data[n - 1]]);
+        let check = super::pinflate::Check::Adler32(adler);
+        if super::pinflate::inflate(data, 2, out, check).is_some() {
+            return true;
+        }
+    }
+    matches!(libdeflater::Decompressor::new().zlib_decompress(data, out), Ok(k) if k == out.len())
 }
 
 /// Compress as one zlib stream.
@@ -401,6 +451,10 @@ mod tests {
     fn zlib_round_trip() {
         let a = vec![3u8; 10000];
         let z = zlib_compress(&a, 6);
-        assert_eq!(zlib_decompress(&z, a.len(), u64::MAX).unwrap(), a);
+        let mut out = vec![1u8; a.len()];
+        zlib_decompress_into(&z, &mut out).unwrap();
+        assert_eq!(out, a);
+        let mut long = vec![0u8; a.len() + 1];
+        assert!(zlib_decompress_into(&z, &mut long).is_err());
     }
 }

@@ -844,7 +844,7 @@ fn native_fast_path(h: &Header) -> Option<Decoded> {
     let file = std::fs::File::open(&h.path).ok()?;
     let start = native_offset(h, &file)?;
     let frame_len = h.rows * h.cols * h.fmt.bytes;
-    let mut data = vec![0u8; frame_len.checked_mul(h.frames)?];
+    let mut data: Vec<u8> = crate::image::buffer::zeroed(frame_len.checked_mul(h.frames)?);
     file.read_exact_at(&mut data, start).ok()?;
     Some(Decoded {
         data,
@@ -1303,7 +1303,7 @@ fn read_native(headers: &[Header], plan: &Plan) -> Result<Option<(DynImage, PixF
         use std::os::unix::fs::FileExt;
         let g = plan.geometry;
         let per = g.size[0] * g.size[1];
-        let mut data = vec![T::zeroed(); per * plan.slices.len()];
+        let mut data: Vec<T> = crate::image::buffer::zeroed(per * plan.slices.len());
         // `Ok(false)`: this file does not qualify (fall back); `Err`: a real I/O error.
         let all = data
             .par_chunks_mut(per)
@@ -1535,7 +1535,7 @@ fn convert_all(frames: &Frames, plan: &Plan, out_type: PixelType) -> Result<DynI
         let g = plan.geometry;
         let samples = frames.get(plan, 0)?.0.samples;
         let per = g.size[0] * g.size[1] * samples;
-        let mut data = vec![O::default(); per * plan.slices.len()];
+        let mut data: Vec<O> = crate::image::buffer::zeroed(per * plan.slices.len());
         data.par_chunks_mut(per)
             .enumerate()
             .try_for_each(|(k, out)| -> Result<()> {

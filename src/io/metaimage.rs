@@ -372,8 +372,8 @@ fn read_impl(bytes: &[u8], dir: Option<&Path>, opts: &ReadOptions) -> Result<Dyn
             region.len()
         ))
     })?;
-    let mut raw = if h.compressed {
-        let comp = match h.compressed_size {
+    let comp = if h.compressed {
+        Some(match h.compressed_size {
             Some(n) => region.get(..n).ok_or_else(|| {
                 fmt_err(format!(
                     "compressed data truncated: {} bytes, CompressedDataSize = {n}",
@@ -381,29 +381,26 @@ fn read_impl(bytes: &[u8], dir: Option<&Path>, opts: &ReadOptions) -> Result<Dyn
                 ))
             })?,
             None => region,
-        };
-        let out = super::compress::zlib_decompress(comp, nbytes, opts.limits.max_bytes)
-            .map_err(|e| e.context("MetaImage"))?;
-        if out.len() < nbytes {
-            return Err(fmt_err(format!(
-                "compressed data inflates to {} bytes, {nbytes} needed",
-                out.len()
-            )));
-        }
-        out
+        })
     } else {
-        region
-            .get(..nbytes)
-            .ok_or_else(|| {
+        None
+    };
+    // Inflate or copy straight into the image buffer.
+    DynImage::from_fill(ptype, g, h.channels, frames, h.msb, |buf| match comp {
+        Some(z) => {
+            super::compress::zlib_decompress_into(z, buf).map_err(|e| e.context("MetaImage"))
+        }
+        None => {
+            let d = region.get(..buf.len()).ok_or_else(|| {
                 fmt_err(format!(
                     "data truncated: {} bytes, {nbytes} needed",
                     region.len()
                 ))
-            })?
-            .to_vec()
-    };
-    raw.truncate(nbytes);
-    DynImage::from_bytes(ptype, g, h.channels, frames, &raw, h.msb)
+            })?;
+            buf.copy_from_slice(d);
+            Ok(())
+        }
+    })
 }
 
 fn fmt_list(v: impl IntoIterator<Item = f64>) -> String {

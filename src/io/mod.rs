@@ -21,6 +21,7 @@ pub mod minc;
 pub mod nifti;
 pub mod npy;
 pub mod nrrd;
+mod pinflate;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::image::DynImage;
@@ -218,7 +219,23 @@ pub fn read_file(path: &Path, limits: &Limits) -> Result<Vec<u8>> {
             limits.max_bytes
         )));
     }
-    std::fs::read(path).map_err(|e| Error::io(path, e))
+    // Into a buffer sized from the metadata (huge pages when large), then whatever more the
+    // file holds by the time it is read.
+    use std::io::Read;
+    let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut v: Vec<u8> = crate::image::buffer::zeroed(meta.len() as usize);
+    let mut got = 0;
+    while got < v.len() {
+        match f.read(&mut v[got..]) {
+            Ok(0) => break,
+            Ok(k) => got += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(Error::io(path, e)),
+        }
+    }
+    v.truncate(got);
+    f.read_to_end(&mut v).map_err(|e| Error::io(path, e))?;
+    Ok(v)
 }
 
 /// Read a file and inflate it if it is gzip-compressed (by content, not by name).

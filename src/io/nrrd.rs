@@ -705,6 +705,38 @@ fn read_impl(bytes: &[u8], dir: Option<&Path>, opts: &ReadOptions) -> Result<Dyn
         }
     };
     let encoded = skip_lines(encoded, h.line_skip)?;
+
+    // Axes in component, i, j, k, frame order.
+    let mut order = Vec::with_capacity(dim);
+    order.extend(comp);
+    order.extend(spatial.iter().copied());
+    order.extend(frame);
+    let mut size = [1usize; 3];
+    for (c, &a) in spatial.iter().enumerate() {
+        size[c] = h.sizes[a];
+    }
+    let comps = comp.map_or(1, |a| h.sizes[a]);
+    let frames = frame.map_or(1, |a| h.sizes[a]);
+    let g = geometry(&h, &spatial, size)?;
+    let in_order = order.iter().enumerate().all(|(q, &a)| q == a);
+    if in_order && h.byte_skip == 0 && matches!(encoding, Encoding::Raw | Encoding::Gzip) {
+        // The common case: read or inflate straight into the image buffer.
+        return DynImage::from_fill(ptype, g, comps, frames, big, |buf| {
+            if encoding == Encoding::Gzip {
+                return super::compress::gunzip_prefix(encoded, buf)
+                    .map_err(|e| e.context("NRRD gzip data"));
+            }
+            let d = encoded.get(..buf.len()).ok_or_else(|| {
+                fmt_err(format!(
+                    "data truncated: {} bytes, {} needed",
+                    encoded.len(),
+                    buf.len()
+                ))
+            })?;
+            buf.copy_from_slice(d);
+            Ok(())
+        });
+    }
     let raw: Vec<u8> = match encoding {
         Encoding::Raw => {
             let start = if h.byte_skip == -1 {
@@ -771,19 +803,7 @@ fn read_impl(bytes: &[u8], dir: Option<&Path>, opts: &ReadOptions) -> Result<Dyn
         }
     };
 
-    // Move axes into component, i, j, k, frame order.
-    let mut order = Vec::with_capacity(dim);
-    order.extend(comp);
-    order.extend(spatial.iter().copied());
-    order.extend(frame);
     let data = permute_axes(raw, es, &h.sizes, &order)?;
-    let mut size = [1usize; 3];
-    for (c, &a) in spatial.iter().enumerate() {
-        size[c] = h.sizes[a];
-    }
-    let comps = comp.map_or(1, |a| h.sizes[a]);
-    let frames = frame.map_or(1, |a| h.sizes[a]);
-    let g = geometry(&h, &spatial, size)?;
     DynImage::from_bytes(ptype, g, comps, frames, &data, false)
 }
 

@@ -375,7 +375,7 @@ impl DataSource {
                 if off + nbytes > *len {
                     return Err(short(off, *len));
                 }
-                let mut v = vec![T::zeroed(); n];
+                let mut v: Vec<T> = crate::image::buffer::zeroed(n);
                 let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
                 f.seek(SeekFrom::Start(off))
                     .and_then(|_| f.read_exact(bytemuck::cast_slice_mut(&mut v)))
@@ -408,7 +408,7 @@ impl DataSource {
                 if (off as usize).is_multiple_of(sz) {
                     // Inflate header + voxels into the typed buffer, then drop the header values.
                     let skip = off as usize / sz;
-                    let mut v = vec![T::zeroed(); skip + n];
+                    let mut v: Vec<T> = crate::image::buffer::zeroed(skip + n);
                     super::compress::gunzip_prefix(data, bytemuck::cast_slice_mut(&mut v))
                         .map_err(|e| e.context(&what))?;
                     if skip > 0 {
