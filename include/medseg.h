@@ -989,6 +989,27 @@ enum medseg_status medseg_spine_extract_levels(const struct medseg_image_view *s
 const char *medseg_version(void);
 
 /**
+ * The ONNX Runtime this process runs models with, and its execution providers, as one line:
+ * `"ONNX Runtime 1.31.1 (/opt/ort/lib/libonnxruntime.so.1.31.1); execution providers:
+ * CPUExecutionProvider"`.
+ *
+ * * `runtime_path`: NULL for the search order of `medseg_model_options.runtime_path`, or a
+ *   library file or folder; borrowed during the call only.
+ * * `out`: on success receives a static string, valid until the process ends; never free it.
+ *   Written only on success.
+ *
+ * Loads the runtime when no earlier call in this process did (one runtime per process, as for
+ * `medseg_model_load`). Errors: `MEDSEG_STATUS_RUNTIME` (no runtime found, wrong version, or a
+ * different runtime already loaded), `MEDSEG_STATUS_NULL_ARGUMENT` (`out` is NULL),
+ * `MEDSEG_STATUS_INVALID_ARGUMENT` (`runtime_path` is not UTF-8); the reason is in
+ * `medseg_last_error_message()`.
+ *
+ * # Safety
+ * `runtime_path` is NULL or a NUL-terminated string; `out` is NULL or valid for one write.
+ */
+enum medseg_status medseg_runtime_info(const char *runtime_path, const char **out);
+
+/**
  * The ABI generation of the library, to compare with the header's `MEDSEG_ABI_VERSION`.
  *
  * Never fails; does not touch the last error.

@@ -100,6 +100,14 @@ template <> struct pixel_type_of<double> {
 /// The library version ("MAJOR.MINOR.PATCH").
 inline std::string version() { return medseg_version(); }
 
+/// The ONNX Runtime models run with (version, path) and its execution providers, loading it if
+/// needed (`runtime_path` empty: the search order). Throws medseg::Error (RUNTIME) when none is usable.
+inline std::string runtime_info(const std::string &runtime_path = "") {
+    const char *info = nullptr;
+    check(medseg_runtime_info(runtime_path.empty() ? nullptr : runtime_path.c_str(), &info));
+    return info;
+}
+
 /// Throw medseg::Error (MEDSEG_STATUS_INVALID_ARGUMENT) when the library's ABI generation differs
 /// from the header this code was compiled with.
 inline void check_abi() {

@@ -34,5 +34,5 @@ pub use model::{
 };
 pub use process::{medseg_interpolation, medseg_normalize_method, medseg_normalize_options};
 pub use spine::medseg_spine_preset;
-pub use version::{MEDSEG_ABI_VERSION, medseg_abi_version, medseg_version};
+pub use version::{MEDSEG_ABI_VERSION, medseg_abi_version, medseg_runtime_info, medseg_version};
 pub use views::medseg_image_view_mut;

@@ -228,7 +228,9 @@ fn decode_chunk(
         pos: s,
         end,
     };
-    let mut marked = Vec::with_capacity(4 * WIN);
+    // Reserved, not touched: the marker phase of CT-like data runs to a few million symbols, and
+    // growing by doubling would copy them several times.
+    let mut marked = Vec::with_capacity((8 << 20).min(total));
     let mut last_marker = 0usize;
     loop {
         if b.pos == stop {

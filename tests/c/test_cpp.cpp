@@ -153,6 +153,15 @@ static void test_model_raii(const std::string &) {
     medseg::Model model = medseg::Model::load(g_model_dir, o);
     CHECK(static_cast<bool>(model));
     CHECK(model.input_channels() == 1);
+    const std::string rt = medseg::runtime_info();
+    CHECK(rt.rfind("ONNX Runtime 1.", 0) == 0 && rt.find("CPUExecutionProvider") != std::string::npos);
+    bool threw = false;
+    try {
+        medseg::runtime_info("/nonexistent/libonnxruntime.so");
+    } catch (const medseg::Error &e) {
+        threw = e.status() == MEDSEG_STATUS_RUNTIME;
+    }
+    CHECK(threw);
     std::vector<medseg::Label> labels = model.labels();
     CHECK(labels.size() == 3);
     if (labels.size() == 3) {

@@ -94,6 +94,25 @@ static void test_model_load(void) {
     medseg_model_free(m2);
 }
 
+static void test_runtime_info(void) {
+    /* The runtime the model runs with: version, path, execution providers; one static string. */
+    const char *info = NULL;
+    CHECK_STATUS(medseg_runtime_info(NULL, &info), MEDSEG_STATUS_OK);
+    CHECK(info != NULL && strncmp(info, "ONNX Runtime 1.", 15) == 0);
+    CHECK(info != NULL && strstr(info, "libonnxruntime") != NULL);
+    CHECK(info != NULL && strstr(info, "CPUExecutionProvider") != NULL);
+    const char *again = NULL;
+    CHECK_STATUS(medseg_runtime_info(NULL, &again), MEDSEG_STATUS_OK);
+    CHECK(again == info);
+    /* Outputs only on success; a second runtime cannot replace the loaded one. */
+    const char *untouched = "x";
+    CHECK_STATUS(medseg_runtime_info(NULL, NULL), MEDSEG_STATUS_NULL_ARGUMENT);
+    CHECK_STATUS(medseg_runtime_info("/nonexistent/libonnxruntime.so", &untouched),
+                 MEDSEG_STATUS_RUNTIME);
+    CHECK(strcmp(untouched, "x") == 0);
+    CHECK(strstr(medseg_last_error_message(), "onnxruntime") != NULL);
+}
+
 static void test_model_bad_arguments(void) {
     medseg_model *m = (medseg_model *)(uintptr_t)1;
     medseg_model_options o = fast_options();
@@ -430,6 +449,7 @@ int main(int argc, char **argv) {
     if (g_threads <= 0) {
         const test_case short_cases[] = {
             {"model_load", test_model_load},
+            {"runtime_info", test_runtime_info},
             {"model_bad_arguments", test_model_bad_arguments},
             {"predict_once", test_predict_once},
             {"predict_bad_arguments", test_predict_bad_arguments},
@@ -440,6 +460,7 @@ int main(int argc, char **argv) {
     }
     const test_case cases[] = {
         {"model_load", test_model_load},
+        {"runtime_info", test_runtime_info},
         {"model_bad_arguments", test_model_bad_arguments},
         {"predict", test_predict},
         {"predict_bad_arguments", test_predict_bad_arguments},
