@@ -368,6 +368,12 @@ fn zlib_fast(data: &[u8], out: &mut [u8]) -> bool {
     matches!(libdeflater::Decompressor::new().zlib_decompress(data, out), Ok(k) if k == out.len())
 }
 
+/// Fuzzing entry, not API: see `pinflate::fuzz_compare`.
+#[doc(hidden)]
+pub fn fuzz_parallel_inflate(zlib_stream: &[u8]) {
+    super::pinflate::fuzz_compare(zlib_stream);
+}
+
 /// Compress as one zlib stream.
 pub fn zlib_compress(data: &[u8], lvl: u32) -> Vec<u8> {
     let mut c = libdeflater::Compressor::new(level(lvl));

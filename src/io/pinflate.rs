@@ -128,6 +128,29 @@ fn run(data: &[u8], start: usize, n: usize, out: &mut [u8], check: Check) -> R<(
     Ok(())
 }
 
+/// Fuzzing entry (not API; `fuzz/fuzz_targets/pinflate.rs`): inflate the zlib stream `z`
+/// sequentially (up to 4 MiB) and in 2, 3 and 4 chunks. A parallel result that is accepted must
+/// equal the sequential one; the only panic here is that assertion.
+pub fn fuzz_compare(z: &[u8]) {
+    use std::io::Read;
+    let mut want = Vec::new();
+    let complete = flate2::read::ZlibDecoder::new(z)
+        .take(4 << 20)
+        .read_to_end(&mut want)
+        .is_ok();
+    let n = z.len();
+    if n < 6 {
+        return;
+    }
+    let check = Check::Adler32(u32::from_be_bytes([z[n - 4], z[n - 3], z[n - 2], z[n - 1]]));
+    for chunks in 2..=4 {
+        let mut out = vec![0u8; want.len()];
+        if run(z, 2, chunks, &mut out, check).is_ok() {
+            assert!(complete && out == want, "accepted a wrong parallel result");
+        }
+    }
+}
+
 /// One chunk's output before placement: symbols with markers, then plain bytes.
 struct Part {
     marked: Vec<u16>,
@@ -809,6 +832,17 @@ mod tests {
         assert!(run(&stored, 2, 2, &mut out, adler_of(&stored)).is_err());
         // Too small to split through the public entry point.
         assert!(inflate(&z, 2, &mut vec![0u8; data.len()], adler_of(&z)).is_none());
+    }
+
+    #[test]
+    fn fuzz_entry_accepts_only_exact_results() {
+        let z = zlib(&ct_like(400_000), 6);
+        fuzz_compare(&z);
+        let mut bad = z.clone();
+        bad[z.len() / 2] ^= 0x21;
+        fuzz_compare(&bad);
+        fuzz_compare(&z[..z.len() / 2]);
+        fuzz_compare(b"");
     }
 
     #[test]
