@@ -178,13 +178,7 @@ impl DynImage {
             let n = super::element_count(&g, c, f)?;
             let mut v: Vec<T> = super::buffer::zeroed(n);
             fill(bytemuck::cast_slice_mut(&mut v))?;
-            let sz = std::mem::size_of::<T>();
-            if sz > 1 && be != cfg!(target_endian = "big") {
-                use rayon::prelude::*;
-                bytemuck::cast_slice_mut::<T, u8>(&mut v)
-                    .par_chunks_mut(sz << 16)
-                    .for_each(|c| c.chunks_exact_mut(sz).for_each(|x| x.reverse()));
-            }
+            super::swap_to_native(&mut v, be);
             Image::with_layout(g, c, f, v)
         }
         let (g, c, f, be) = (geometry, components, frames, big_endian);

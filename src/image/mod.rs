@@ -30,6 +30,7 @@ pub mod view;
 pub use dynimage::DynImage;
 pub use geometry::{DIRECTION_TOLERANCE, Geometry, IDENTITY, Mat3, ras_lps_flip};
 pub use info::ImageInfo;
+pub(crate) use pixel::swap_to_native;
 pub use pixel::{Pixel, PixelType, decode_buffer, encode_buffer, le_bytes};
 
 use crate::error::{Error, Result};

@@ -209,6 +209,17 @@ impl_pixel!(f64, F64, float);
 
 /// Decode a whole buffer of `T` from bytes in the given endianness (`bytes.len()` must be a
 /// multiple of the pixel size; extra bytes are an error).
+/// Turn values read in place from a file of the given byte order into native order (in parallel).
+pub(crate) fn swap_to_native<T: Pixel>(values: &mut [T], big_endian: bool) {
+    use rayon::prelude::*;
+    let sz = std::mem::size_of::<T>();
+    if sz > 1 && big_endian != cfg!(target_endian = "big") {
+        bytemuck::cast_slice_mut::<T, u8>(values)
+            .par_chunks_mut(sz << 16)
+            .for_each(|c| c.chunks_exact_mut(sz).for_each(|x| x.reverse()));
+    }
+}
+
 pub fn decode_buffer<T: Pixel>(bytes: &[u8], big_endian: bool) -> Result<Vec<T>> {
     let n = T::TYPE.size();
     if !bytes.len().is_multiple_of(n) {

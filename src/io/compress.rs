@@ -95,13 +95,13 @@ fn parse_header(d: &[u8]) -> Result<(usize, Option<usize>)> {
 
 /// Inflate a whole gzip file (one or more members) with at most `limit` output bytes.
 pub fn gunzip(data: &[u8], limit: u64) -> Result<Vec<u8>> {
-    let (_, indexed) = parse_header(data)?;
+    let (header_len, indexed) = parse_header(data)?;
     if indexed.is_some()
         && let Some(v) = gunzip_indexed(data, limit)?
     {
         return Ok(v);
     }
-    if let Some(v) = gunzip_single(data, limit)? {
+    if let Some(v) = gunzip_single(data, header_len, limit)? {
         return Ok(v);
     }
     gunzip_stream(data, limit)
@@ -128,37 +128,30 @@ fn check_limit(n: u64, compressed: usize, limit: u64) -> Result<()> {
     Ok(())
 }
 
-/// One gzip member inflated in parallel ([`super::pinflate`]) when it is big enough to gain and
-/// its trailer (CRC-32, ISIZE = `out.len()`) confirms the result; false means: inflate it another way.
-fn inflate_parallel(data: &[u8], out: &mut [u8]) -> bool {
-    let Ok((hdr, _)) = parse_header(data) else {
-        return false;
-    };
+/// A single-member file inflated into exactly `out`, when its trailer's ISIZE is `out.len()`: in
+/// parallel ([`super::pinflate`], CRC-32 checked) when big enough to gain, else in one libdeflate
+/// call that must use the whole file (trailing zero padding allowed). False: inflate it another way.
+fn inflate_single(data: &[u8], header_len: usize, out: &mut [u8]) -> bool {
     let (crc, isize) = trailer(data);
-    isize as u64 == (out.len() as u64 & 0xffff_ffff)
-        && super::pinflate::inflate(data, hdr, out, super::pinflate::Check::Crc32(crc)).is_some()
+    if isize as u64 != out.len() as u64 {
+        return false;
+    }
+    let check = super::pinflate::Check::Crc32(crc);
+    if super::pinflate::inflate(data, header_len, out, check) {
+        return true;
+    }
+    matches!(deflate_member::gzip_decompress_member(data, out),
+        Some((used_in, used_out)) if used_out == out.len() && data[used_in..].iter().all(|&b| b == 0))
 }
 
-fn gunzip_single(data: &[u8], limit: u64) -> Result<Option<Vec<u8>>> {
+fn gunzip_single(data: &[u8], header_len: usize, limit: u64) -> Result<Option<Vec<u8>>> {
     let (_, isize) = trailer(data);
-    let n = isize as u64;
-    if check_limit(n, data.len(), limit).is_err() {
+    if check_limit(isize as u64, data.len(), limit).is_err() {
         // Possibly a >4 GiB or multi-member file: let the streaming path decide.
         return Ok(None);
     }
     let mut out = crate::image::buffer::zeroed(isize as usize);
-    if inflate_parallel(data, &mut out) {
-        return Ok(Some(out));
-    }
-    match deflate_member::gzip_decompress_member(data, &mut out) {
-        // Accept only when the first member is the whole file (trailing zero padding allowed).
-        Some((used_in, used_out))
-            if used_out == out.len() && data[used_in..].iter().all(|&b| b == 0) =>
-        {
-            Ok(Some(out))
-        }
-        _ => Ok(None),
-    }
+    Ok(inflate_single(data, header_len, &mut out).then_some(out))
 }
 
 /// Indexed members: (start, compressed length, output offset, output length), or `None` when a
@@ -228,22 +221,14 @@ fn gunzip_indexed(data: &[u8], limit: u64) -> Result<Option<Vec<u8>>> {
 /// otherwise streaming (zlib-rs), which also serves files whose data end before their end.
 pub fn gunzip_prefix(data: &[u8], out: &mut [u8]) -> Result<()> {
     check_limit(out.len() as u64, data.len(), u64::MAX)?;
-    let (_, indexed) = parse_header(data)?;
+    let (header_len, indexed) = parse_header(data)?;
     if indexed.is_some()
         && let Some(members) = indexed_members(data)?
         && members.iter().map(|m| m.3 as u64).sum::<u64>() == out.len() as u64
     {
         return inflate_members(data, &members, out);
     }
-    let (_, isize) = trailer(data);
-    if isize as u64 == out.len() as u64 && inflate_parallel(data, out) {
-        return Ok(());
-    }
-    if isize as u64 == out.len() as u64
-        && let Some((used_in, used_out)) = deflate_member::gzip_decompress_member(data, out)
-        && used_out == out.len()
-        && data[used_in..].iter().all(|&b| b == 0)
-    {
+    if inflate_single(data, header_len, out) {
         return Ok(());
     }
     read_verified(flate2::read::MultiGzDecoder::new(data), out).map_err(|e| match e {
@@ -361,7 +346,7 @@ fn zlib_fast(data: &[u8], out: &mut [u8]) -> bool {
     if n > 6 && data[0] & 0x0f == 8 && data[1] & 0x20 == 0 {
         let adler = u32::from_be_bytes([data[n - 4], data[n - 3], data[n - 2], data[n - 1]]);
         let check = super::pinflate::Check::Adler32(adler);
-        if super::pinflate::inflate(data, 2, out, check).is_some() {
+        if super::pinflate::inflate(data, 2, out, check) {
             return true;
         }
     }

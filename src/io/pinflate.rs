@@ -60,17 +60,14 @@ pub enum Check {
 }
 
 /// Inflate the raw DEFLATE stream starting at byte `start` of `data` into exactly `out`, in
-/// parallel, verifying `check`. Returns `None` (with `out` in an unspecified state) when the
+/// parallel, verifying `check`. Returns false (with `out` in an unspecified state) when the
 /// stream is too small to split, cannot be split, or does not produce exactly `out.len()` bytes
 /// with the expected checksum; the caller then inflates it sequentially.
-pub fn inflate(data: &[u8], start: usize, out: &mut [u8], check: Check) -> Option<()> {
+pub fn inflate(data: &[u8], start: usize, out: &mut [u8], check: Check) -> bool {
     let threads = rayon::current_num_threads();
     let comp = data.len().saturating_sub(start);
     let n = threads.min(comp / MIN_CHUNK).min(16);
-    if n < 2 || out.len() < MIN_OUTPUT {
-        return None;
-    }
-    run(data, start, n, out, check).ok()
+    n >= 2 && out.len() >= MIN_OUTPUT && run(data, start, n, out, check).is_ok()
 }
 
 fn run(data: &[u8], start: usize, n: usize, out: &mut [u8], check: Check) -> R<()> {
@@ -154,24 +151,25 @@ pub fn fuzz_compare(z: &[u8]) {
 /// One chunk's output before placement: symbols with markers, then plain bytes.
 struct Part {
     marked: Vec<u16>,
-    /// libdeflate's output: the 32 KiB window it was primed with, then the chunk's bytes.
+    /// libdeflate's output when it took over: the 32 KiB window it was primed with, then the
+    /// chunk's bytes (empty when the marker phase reached the chunk's end).
     tail: Vec<u8>,
-    tail_from: usize,
 }
 
 impl Part {
     /// Resolve markers from the bytes before `pos`, copy into `out[pos..]`; returns the new end.
     fn place(&self, out: &mut [u8], pos: usize) -> R<usize> {
-        let tail = self.tail.get(self.tail_from..).ok_or(Bad)?;
+        let tail = match self.tail.is_empty() {
+            true => &[][..],
+            false => self.tail.get(WIN..).ok_or(Bad)?,
+        };
         let end = pos
             .checked_add(self.marked.len())
             .and_then(|e| e.checked_add(tail.len()))
             .filter(|&e| e <= out.len())
             .ok_or(Bad)?;
         let (before, after) = out.split_at_mut(pos);
-        // Markers name bytes of the 32 KiB before `pos`; a stream cannot reach before its start.
-        let win_start = pos as isize - WIN as isize;
-        let window = &before[pos.saturating_sub(WIN)..];
+        // Marker w names byte pos − 32 KiB + w; a stream cannot reach before its start.
         let (dst_marked, dst_tail) = after.split_at_mut(self.marked.len());
         let ok = dst_marked
             .par_chunks_mut(1 << 16)
@@ -182,12 +180,8 @@ impl Part {
                         *o = v as u8;
                         return true;
                     }
-                    // Window byte w lies at absolute position win_start + w.
-                    let abs = win_start + (v - MARK) as isize;
-                    let Ok(abs) = usize::try_from(abs) else {
-                        return false;
-                    };
-                    match window.get(abs + WIN.min(pos) - pos) {
+                    let at = (pos + (v - MARK) as usize).checked_sub(WIN);
+                    match at.and_then(|i| before.get(i)) {
                         Some(&b) => {
                             *o = b;
                             true
@@ -263,7 +257,6 @@ fn decode_chunk(
             return Ok(Part {
                 marked,
                 tail: Vec::new(),
-                tail_from: 0,
             });
         }
         if b.pos > stop {
@@ -276,7 +269,6 @@ fn decode_chunk(
                 Ok(Part {
                     marked,
                     tail: Vec::new(),
-                    tail_from: 0,
                 })
             } else {
                 Err(Bad)
@@ -305,11 +297,7 @@ fn decode_chunk(
         .deflate_decompress(&stream, &mut tail)
         .map_err(|_| Bad)?;
     tail.truncate(got);
-    Ok(Part {
-        marked,
-        tail,
-        tail_from: WIN,
-    })
+    Ok(Part { marked, tail })
 }
 
 /// `prefix`, then bits `[from, to)` of `data` moved to start at a byte boundary, then (when `to`
@@ -831,7 +819,7 @@ mod tests {
         let mut out = vec![0u8; 1 << 20];
         assert!(run(&stored, 2, 2, &mut out, adler_of(&stored)).is_err());
         // Too small to split through the public entry point.
-        assert!(inflate(&z, 2, &mut vec![0u8; data.len()], adler_of(&z)).is_none());
+        assert!(!inflate(&z, 2, &mut vec![0u8; data.len()], adler_of(&z)));
     }
 
     #[test]

@@ -460,12 +460,7 @@ fn build<T: Pixel + bytemuck::Pod>(
 ) -> Result<Image<T>> {
     let n = lay.nbytes / std::mem::size_of::<T>();
     let mut v: Vec<T> = src.load(off, n)?;
-    let sz = std::mem::size_of::<T>();
-    if sz > 1 && big != cfg!(target_endian = "big") {
-        bytemuck::cast_slice_mut::<T, u8>(&mut v)
-            .par_chunks_mut(sz)
-            .for_each(|c| c.reverse());
-    }
+    crate::image::swap_to_native(&mut v, big);
     if lay.vector > 1 {
         v = interleave(v, lay);
     }
