@@ -476,3 +476,172 @@ fn fuzz_forged_rle_segment_is_refused_without_a_panic() {
     // The genuine RLE file still reads.
     read(&fixtures().join("conformance/MR_small_RLE.dcm")).unwrap();
 }
+
+// ---------------------------------------------------------------- convert
+
+fn scratch(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("medseg-dicom-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// `io::convert` must write the very file `io::write` makes of `io::read`'s image, whichever path
+/// it takes (uncompressed grey data are converted slice by slice straight into the `.nii`).
+fn convert_equals_read_then_write(
+    name: &str,
+    input: &Path,
+    opts: &ReadOptions,
+    out: &Path,
+) -> DynImage {
+    let w = io::WriteOptions::default();
+    let (a, b) = (
+        out.join(format!("{name}.convert.nii")),
+        out.join(format!("{name}.rw.nii")),
+    );
+    io::convert(input, &a, opts, &w).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let img = io::read(input, opts).unwrap();
+    io::write(&b, &img, &w).unwrap();
+    let (ba, bb) = (std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
+    assert_eq!(ba.len(), bb.len(), "{name}: .nii sizes differ");
+    assert!(
+        ba == bb,
+        "{name}: convert and read + write give different .nii files"
+    );
+    // Another format goes through read + write: the same voxels, the geometry up to the last
+    // bit (NRRD stores direction × spacing).
+    let c = out.join(format!("{name}.nrrd"));
+    io::convert(input, &c, opts, &w).unwrap();
+    let back = io::read(&c, &ReadOptions::default()).unwrap();
+    let (g, h) = (back.geometry(), img.geometry());
+    let near = |a: &[f64], b: &[f64]| a.iter().zip(b).all(|(x, y)| (x - y).abs() <= 1e-12);
+    assert!(
+        g.size == h.size
+            && near(&g.spacing, &h.spacing)
+            && near(&g.origin, &h.origin)
+            && near(&g.direction, &h.direction),
+        "{name}: .nrrd geometry {g:?} vs {h:?}"
+    );
+    assert!(back.le_bytes() == img.le_bytes(), "{name}: .nrrd voxels");
+    img
+}
+
+#[test]
+fn convert_to_nii_equals_read_then_write() {
+    let out = scratch("convert");
+    let d = ReadOptions::default();
+    // (fixture, pixel type read) — int16 + intercept (checked int16 guess), plain copies (int16,
+    // uint32 implicit VR), MONOCHROME1 12-bit, multi-frame, 1-bit, deflate and JPEG 2000 files.
+    let cases: &[(&str, PathBuf, PixelType)] = &[
+        (
+            "ct_small",
+            fixtures().join("conformance/CT_small.dcm"),
+            PixelType::I16,
+        ),
+        (
+            "mr_small",
+            fixtures().join("conformance/MR_small.dcm"),
+            PixelType::I16,
+        ),
+        (
+            "rtdose",
+            fixtures().join("conformance/rtdose.dcm"),
+            PixelType::U32,
+        ),
+        ("mono1", fixtures().join("mono1_u12.dcm"), PixelType::U16),
+        (
+            "enhanced",
+            fixtures().join("enhanced_mr.dcm"),
+            PixelType::U16,
+        ),
+        (
+            "liver",
+            fixtures().join("conformance/liver_1frame.dcm"),
+            PixelType::U8,
+        ),
+        (
+            "deflate",
+            fixtures().join("conformance/image_dfl.dcm"),
+            PixelType::U8,
+        ),
+        (
+            "j2k",
+            fixtures().join("conformance/JPEG2000.dcm"),
+            PixelType::I16,
+        ),
+        ("oblique", fixtures().join("oblique"), PixelType::I16),
+    ];
+    for (name, p, t) in cases {
+        let img = convert_equals_read_then_write(name, p, &d, &out);
+        assert_eq!(img.pixel_type(), *t, "{name}");
+    }
+    let pick = ReadOptions {
+        series: Some("1.2.826.0.1.3680043.8.498.2002".into()),
+        ..Default::default()
+    };
+    convert_equals_read_then_write("two_series", &fixtures().join("two_series"), &pick, &out);
+    // Errors are the reader's, and nothing is written.
+    let e = io::convert(
+        &fixtures().join("two_series"),
+        &out.join("x.nii"),
+        &d,
+        &Default::default(),
+    )
+    .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+    let e = io::convert(
+        &fixtures().join("gap"),
+        &out.join("x.nii"),
+        &d,
+        &Default::default(),
+    )
+    .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidGeometry);
+    assert!(!out.join("x.nii").exists());
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+/// A copy of `src` with the string attribute `tag` set to `value` (same VR).
+fn with_attribute(src: &Path, dst: &Path, tag: medseg_tag::Tag, value: &str) {
+    let mut obj = dicom_object::open_file(src).unwrap();
+    let vr = obj.element(tag).unwrap().vr();
+    obj.put_str(tag, vr, value);
+    obj.write_to_file(dst).unwrap();
+}
+mod medseg_tag {
+    pub use dicom_object::Tag;
+}
+
+#[test]
+fn convert_rescale_types_and_fallbacks() {
+    use dicom_dictionary_std::tags;
+    let out = scratch("rescale");
+    let ct = fixtures().join("conformance/CT_small.dcm");
+    let d = ReadOptions::default();
+    // A fractional slope: float32, computed slice by slice.
+    let f = out.join("slope.dcm");
+    with_attribute(&ct, &f, tags::RESCALE_SLOPE, "0.5");
+    let img = convert_equals_read_then_write("slope", &f, &d, &out);
+    assert_eq!(img.pixel_type(), PixelType::F32);
+    let raw = read(&ct).unwrap();
+    let (a, b) = (raw.as_type::<i16>().unwrap(), img.as_type::<f32>().unwrap());
+    for (x, y) in a.data().iter().zip(b.data()) {
+        // The stored value s was read as s - 1024; now it is s × 0.5 - 1024.
+        assert_eq!(*y as f64, ((*x as f64) + 1024.0) * 0.5 - 1024.0);
+    }
+    // An intercept that pushes values out of int16: the int16 guess is abandoned mid-way and the
+    // general path writes int32.
+    let o = out.join("overflow.dcm");
+    with_attribute(&ct, &o, tags::RESCALE_INTERCEPT, "-40000");
+    let img = convert_equals_read_then_write("overflow", &o, &d, &out);
+    assert_eq!(img.pixel_type(), PixelType::I32);
+    // PALETTE COLOR with one sample per pixel is refused with a typed error (not read as grey
+    // indices), by read and by convert, and nothing is written.
+    let p = out.join("palette.dcm");
+    with_attribute(&ct, &p, tags::PHOTOMETRIC_INTERPRETATION, "PALETTE COLOR");
+    assert_eq!(read(&p).unwrap_err().kind(), ErrorKind::Unsupported);
+    let e = io::convert(&p, &out.join("p.nii"), &d, &Default::default()).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Unsupported, "{e}");
+    assert!(!out.join("p.nii").exists());
+    let _ = std::fs::remove_dir_all(&out);
+}

@@ -8,7 +8,8 @@ Usage (repository root, after `cargo build --release --bin medseg`):
 
 Each tool converts the series to an uncompressed .nii in /dev/shm (reading + sorting + decoding
 + writing); the best of `repeats` wall times is reported. medseg and dcm2niix are timed as whole
-processes; SimpleITK in-process (import excluded), reading the series and also read-only.
+processes; SimpleITK in-process (import excluded), reading the series and also read-only. The
+output folder is emptied (untimed) before each converting run.
 """
 import os
 import shutil
@@ -21,9 +22,14 @@ import SimpleITK as sitk
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 
 
-def best(fn, n):
+def best(fn, n, out=None):
     times = []
     for _ in range(n):
+        if out:
+            # Every tool writes into an empty folder: overwriting a 157 MB file costs the kernel
+            # its freeing, and dcm2niix never overwrites (it adds a suffix: d2na.nii, ...).
+            shutil.rmtree(out, ignore_errors=True)
+            os.makedirs(out)
         t0 = time.perf_counter()
         fn()
         times.append(time.perf_counter() - t0)
@@ -57,9 +63,9 @@ def main():
         sitk.WriteImage(sitk_read(), f"{out}/sitk.nii")
 
     rows = [
-        ("medseg convert -> .nii", best(medseg_convert, n)),
-        ("dcm2niix -z n", best(dcm2niix, n)),
-        ("SimpleITK read + write .nii", best(sitk_convert, n)),
+        ("medseg convert -> .nii", best(medseg_convert, n, out)),
+        ("dcm2niix -z n", best(dcm2niix, n, out)),
+        ("SimpleITK read + write .nii", best(sitk_convert, n, out)),
         ("medseg info (read + stats)", best(medseg_info, n)),
         ("SimpleITK read only", best(sitk_read, n)),
     ]

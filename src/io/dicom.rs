@@ -56,6 +56,18 @@
 //! an `Unsupported` error naming the syntax; other codec gaps are reported the same way.
 //! A file whose pixel data is shorter than Rows × Columns × frames says so (`Format`).
 //! Objects without pixel data (SR, RT Plan, …) give a `Format` error "no pixel data".
+//!
+//! # How the pixels are read
+//! Uncompressed little-endian grey frames stored as the file's last element are read with
+//! `pread` straight from the files, in parallel, and converted slice by slice while in cache
+//! (`direct_plan`); everything else is decoded by dicom-rs. [`convert`] to an uncompressed
+//! `.nii` writes those slices straight into the output file, without holding the volume. Both
+//! give exactly the image (and file) of the general path:
+//!
+//! ```text
+//! int16 stored [-1000, 0, 3000], intercept -1024 → int16 [-2024, -1024, 1976]
+//! int16 stored [-32000, 0, 5], intercept -1024   → the slice does not fit int16: int32
+//! ```
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::image::{DynImage, Geometry, IDENTITY, Image, Pixel, PixelType};
@@ -669,6 +681,30 @@ struct Plan {
     geometry: Geometry,
 }
 
+impl Plan {
+    /// Every slice has slope 1 and intercept 0: the stored values are the output values.
+    fn identity_rescale(&self) -> bool {
+        self.slices
+            .iter()
+            .all(|s| s.slope == 1.0 && s.intercept == 0.0)
+    }
+
+    /// Every slice has an integral slope and intercept.
+    fn integral_rescale(&self) -> bool {
+        self.slices
+            .iter()
+            .all(|s| s.slope.fract() == 0.0 && s.intercept.fract() == 0.0)
+    }
+
+    /// The header of the file the first slice comes from.
+    fn first_header<'h>(&self, headers: &'h [Header]) -> Result<&'h Header> {
+        self.slices
+            .first()
+            .and_then(|s| headers.get(s.file))
+            .ok_or_else(|| Error::internal("slice refers to an unknown file"))
+    }
+}
+
 impl Group {
     fn files(&self) -> usize {
         let mut f: Vec<usize> = self.slices.iter().map(|s| s.file).collect();
@@ -1112,6 +1148,13 @@ trait FromI64: Pixel {
     fn from_i32(v: i32) -> Self;
     /// The stored value of an 8- or 16-bit sample (callers check the size).
     fn small_to_i32(self) -> i32;
+    /// `v + b`, saturating like [`FromI64::from_i32`] (the CT case: int16 stored, slope 1).
+    /// The `int16` output overrides it with a saturating 16-bit add, which vectorises ~10×
+    /// better than the `i32` clamp.
+    #[inline]
+    fn from_i16_plus(v: i16, b: i16) -> Self {
+        Self::from_i32(v as i32 + b as i32)
+    }
 }
 
 macro_rules! from_i64_int {
@@ -1136,7 +1179,25 @@ macro_rules! from_i64_int {
         }
     )*};
 }
-from_i64_int!(true; u8, i8, u16, i16);
+from_i64_int!(true; u8, i8, u16);
+impl FromI64 for i16 {
+    #[inline]
+    fn from_i64(v: i64) -> Self {
+        v.clamp(i16::MIN as i64, i16::MAX as i64) as i16
+    }
+    #[inline]
+    fn from_i32(v: i32) -> Self {
+        v.clamp(i16::MIN as i32, i16::MAX as i32) as i16
+    }
+    #[inline]
+    fn small_to_i32(self) -> i32 {
+        self as i32
+    }
+    #[inline]
+    fn from_i16_plus(v: i16, b: i16) -> Self {
+        v.saturating_add(b)
+    }
+}
 from_i64_int!(false; u32, i32);
 macro_rules! from_i64_float {
     ($($t:ty),*) => {$(
@@ -1173,6 +1234,13 @@ fn convert_frame<O: FromI64>(raw: &[u8], f: &PixFmt, slope: f64, intercept: f64,
     // The common cases, without per-sample dispatch: 8/16-bit stored values in `i32` arithmetic.
     if let (Some((s, b)), true, false) = (small_rescale(slope, intercept), full, f.mono1) {
         match (f.bytes, f.signed) {
+            (2, true) if s == 1 && i16::try_from(b).is_ok() => {
+                let b = b as i16;
+                for (o, c) in out.iter_mut().zip(raw.chunks_exact(2)) {
+                    *o = O::from_i16_plus(i16::from_ne_bytes([c[0], c[1]]), b);
+                }
+                return;
+            }
             (2, true) => {
                 for (o, c) in out.iter_mut().zip(raw.chunks_exact(2)) {
                     *o = O::from_i32(i16::from_ne_bytes([c[0], c[1]]) as i32 * s + b);
@@ -1300,7 +1368,6 @@ fn read_native(headers: &[Header], plan: &Plan) -> Result<Option<(DynImage, PixF
     where
         DynImage: From<Image<T>>,
     {
-        use std::os::unix::fs::FileExt;
         let g = plan.geometry;
         let per = g.size[0] * g.size[1];
         let mut data: Vec<T> = crate::image::buffer::zeroed(per * plan.slices.len());
@@ -1309,21 +1376,7 @@ fn read_native(headers: &[Header], plan: &Plan) -> Result<Option<(DynImage, PixF
             .par_chunks_mut(per)
             .zip(plan.slices.par_iter())
             .map(|(out, s)| -> Result<bool> {
-                let h = headers
-                    .get(s.file)
-                    .ok_or_else(|| Error::internal("slice refers to an unknown file"))?;
-                if h.fmt != fmt || h.rows * h.cols != per {
-                    return Ok(false);
-                }
-                let file = std::fs::File::open(&h.path).map_err(|e| Error::io(&h.path, e))?;
-                let Some(start) = native_offset(h, &file) else {
-                    return Ok(false);
-                };
-                let bytes: &mut [u8] = bytemuck::cast_slice_mut(out);
-                let at = start + (s.frame * bytes.len()) as u64;
-                file.read_exact_at(bytes, at)
-                    .map_err(|e| Error::io(&h.path, e))?;
-                Ok(true)
+                read_native_frame(headers, s, fmt, bytemuck::cast_slice_mut(out))
             })
             .try_fold(|| true, |acc, r| r.map(|ok| acc && ok))
             .try_reduce(|| true, |a, b| Ok(a && b))?;
@@ -1332,9 +1385,7 @@ fn read_native(headers: &[Header], plan: &Plan) -> Result<Option<(DynImage, PixF
         }
         Ok(Some((Image::with_layout(g, 1, 1, data)?.into(), fmt)))
     }
-    let h0 = headers
-        .get(plan.slices[0].file)
-        .ok_or_else(|| Error::internal("slice refers to an unknown file"))?;
+    let h0 = plan.first_header(headers)?;
     let fmt = h0.fmt;
     if native_offset_possible(h0).is_none() {
         return Ok(None);
@@ -1349,13 +1400,216 @@ fn read_native(headers: &[Header], plan: &Plan) -> Result<Option<(DynImage, PixF
     }
 }
 
+/// Read the stored bytes of slice `s` into `out` (exactly one frame long) when its file qualifies
+/// for the direct read ([`native_offset`]) with pixel format `fmt`. `Ok(false)`: it does not (the
+/// caller falls back); `Err`: a real I/O error.
+fn read_native_frame(headers: &[Header], s: &Slice, fmt: PixFmt, out: &mut [u8]) -> Result<bool> {
+    use std::os::unix::fs::FileExt;
+    let h = headers
+        .get(s.file)
+        .ok_or_else(|| Error::internal("slice refers to an unknown file"))?;
+    if h.fmt != fmt || h.rows * h.cols * fmt.bytes != out.len() {
+        return Ok(false);
+    }
+    let file = std::fs::File::open(&h.path).map_err(|e| Error::io(&h.path, e))?;
+    let Some(start) = native_offset(h, &file) else {
+        return Ok(false);
+    };
+    let at = start + (s.frame * out.len()) as u64;
+    file.read_exact_at(out, at)
+        .map_err(|e| Error::io(&h.path, e))?;
+    Ok(true)
+}
+
+/// How slices of a plan become output samples straight from their files, when the output type
+/// is known before the data are seen ([`direct_plan`]).
+#[derive(Debug, Clone, Copy)]
+struct Direct {
+    fmt: PixFmt,
+    /// The output type [`load`]'s general path chooses.
+    out: PixelType,
+    /// The stored values are the output values: the frame is read into the output as it is.
+    copy: bool,
+    /// `out` is the `int16` guess for an integral rescale: each slice must fit it.
+    check_i16: bool,
+}
+
+/// The direct conversion for `plan`, when every sample of the output can be computed from one
+/// frame at a time with the result of [`load`]'s general path: the output type is the stored
+/// type (identity rescale), `float32` (a non-integral slope or intercept) or, for 8/16-bit
+/// samples with an integral rescale, `int16` provided each slice fits it (checked per slice by
+/// [`direct_slice`]; the general path then picks a wider type). `None` when the first file does
+/// not qualify for the direct read or the type depends on the data (32-bit samples).
+fn direct_plan(headers: &[Header], plan: &Plan) -> Result<Option<Direct>> {
+    let h0 = plan.first_header(headers)?;
+    let fmt = h0.fmt;
+    if native_offset_possible(h0).is_none() {
+        return Ok(None);
+    }
+    let full = fmt.bits_stored as usize == fmt.bytes * 8;
+    let (identity, integral) = (plan.identity_rescale(), plan.integral_rescale());
+    let (out, check_i16) = if identity {
+        (fmt.stored_type(), false)
+    } else if integral && fmt.bytes <= 2 {
+        (PixelType::I16, true)
+    } else if integral {
+        return Ok(None);
+    } else {
+        (PixelType::F32, false)
+    };
+    let copy = identity && full && !fmt.mono1;
+    Ok(Some(Direct {
+        fmt,
+        out,
+        copy,
+        check_i16,
+    }))
+}
+
+/// Slice `s` into `out` (the bytes of one output slice, aligned for `d.out`) by the direct
+/// conversion `d`, through `raw` (one stored frame long) while it is in cache. `Ok(false)`: the
+/// file does not qualify for the direct read, or the slice does not fit the `int16` guess; the
+/// caller takes the general path.
+fn direct_slice(
+    headers: &[Header],
+    s: &Slice,
+    d: &Direct,
+    raw: &mut [u8],
+    out: &mut [u8],
+) -> Result<bool> {
+    fn conv<O: FromI64 + bytemuck::Pod>(
+        raw: &[u8],
+        d: &Direct,
+        s: &Slice,
+        out: &mut [u8],
+    ) -> Result<()> {
+        let out: &mut [O] = bytemuck::try_cast_slice_mut(out)
+            .map_err(|e| Error::internal(format!("output slice buffer: {e}")))?;
+        convert_frame(raw, &d.fmt, s.slope, s.intercept, out);
+        Ok(())
+    }
+    if d.copy {
+        return read_native_frame(headers, s, d.fmt, out);
+    }
+    if !read_native_frame(headers, s, d.fmt, raw)? {
+        return Ok(false);
+    }
+    if d.check_i16 {
+        let (lo, hi) = stored_range(raw, &d.fmt);
+        let (a, b) = (
+            lo as f64 * s.slope + s.intercept,
+            hi as f64 * s.slope + s.intercept,
+        );
+        if a.min(b) < i16::MIN as f64 || a.max(b) > i16::MAX as f64 {
+            return Ok(false);
+        }
+    }
+    match d.out {
+        PixelType::U8 => conv::<u8>(raw, d, s, out)?,
+        PixelType::I8 => conv::<i8>(raw, d, s, out)?,
+        PixelType::U16 => conv::<u16>(raw, d, s, out)?,
+        PixelType::I16 => conv::<i16>(raw, d, s, out)?,
+        PixelType::U32 => conv::<u32>(raw, d, s, out)?,
+        PixelType::I32 => conv::<i32>(raw, d, s, out)?,
+        PixelType::F32 => conv::<f32>(raw, d, s, out)?,
+        other => {
+            return Err(Error::internal(format!(
+                "no direct DICOM conversion to {}",
+                other.name()
+            )));
+        }
+    }
+    Ok(true)
+}
+
+/// The direct read with the rescale done slice by slice while the frame is in cache
+/// ([`direct_plan`]): the same image as [`load`]'s general path without its passes over the
+/// whole volume. `Ok(None)`: not applicable, or nothing to convert ([`read_native`] then reads
+/// straight into the output).
+fn read_native_converted(headers: &[Header], plan: &Plan) -> Result<Option<DynImage>> {
+    let Some(d) = direct_plan(headers, plan)? else {
+        return Ok(None);
+    };
+    if d.copy {
+        return Ok(None);
+    }
+    let g = plan.geometry;
+    let per = g.size[0] * g.size[1];
+    let raw_len = per * d.fmt.bytes;
+    let mut all = true;
+    let img = DynImage::from_fill(d.out, g, 1, 1, false, |bytes| {
+        all = bytes
+            .par_chunks_mut(per * d.out.size())
+            .zip(plan.slices.par_iter())
+            .map_init(
+                || vec![0u8; raw_len],
+                |raw, (out, s)| direct_slice(headers, s, &d, raw, out),
+            )
+            .try_fold(|| true, |acc, r| r.map(|ok| acc && ok))
+            .try_reduce(|| true, |a, b| Ok(a && b))?;
+        Ok(())
+    })?;
+    Ok(all.then_some(img))
+}
+
+/// Convert a DICOM folder or file to `output`, any writable format: the same file as
+/// [`super::write`] of [`read`]'s image. An uncompressed `.nii` of uncompressed grey data (when
+/// the output type is known before the data are seen) is written slice by slice straight from
+/// the input files, without holding the volume; everything else (and a
+/// slice that does not fit the `int16` guess) goes through [`read`] and [`super::write`].
+pub fn convert(
+    input: &Path,
+    output: &Path,
+    opts: &ReadOptions,
+    wopts: &super::WriteOptions,
+) -> Result<()> {
+    let files = collect_files(input)?;
+    let (headers, slices) = scan(&files, !input.is_dir())?;
+    let groups = group(&headers, slices);
+    let chosen = choose(&groups, opts.series.as_deref())?;
+    let plan = chosen.plan()?;
+    check_limits(&headers, &plan, &opts.limits)?;
+    let nii = output
+        .file_name()
+        .map(|n| n.to_string_lossy().to_ascii_lowercase().ends_with(".nii"))
+        .unwrap_or(false);
+    if nii && let Some(d) = direct_plan(&headers, &plan)? {
+        let raw_len = plan.geometry.size[0] * plan.geometry.size[1] * d.fmt.bytes;
+        let done = super::nifti::write_nii_slices(
+            output,
+            &plan.geometry,
+            d.out,
+            || vec![0u8; raw_len],
+            |raw, k, out| {
+                let s = plan
+                    .slices
+                    .get(k)
+                    .ok_or_else(|| Error::internal("slice index out of range"))?;
+                direct_slice(&headers, s, &d, raw, out)
+            },
+        )?;
+        if done {
+            return Ok(());
+        }
+    }
+    let img = load(&headers, &plan, opts)?;
+    super::write(output, &img, wopts)
+}
+
 /// Cheap pre-test of [`native_offset`] without opening the file.
 fn native_offset_possible(h: &Header) -> Option<()> {
     let native = matches!(
         h.transfer_syntax.as_str(),
         "1.2.840.10008.1.2.1" | "1.2.840.10008.1.2"
     );
-    (native && cfg!(target_endian = "little") && h.fmt.samples == 1 && h.bits_allocated != 1)
+    // Grey data only: PALETTE COLOR is also one sample per pixel, but goes through the decoder
+    // (which refuses it with a typed error) rather than being read as indices.
+    let grey = h.photometric.starts_with("MONOCHROME");
+    (native
+        && grey
+        && cfg!(target_endian = "little")
+        && h.fmt.samples == 1
+        && h.bits_allocated != 1)
         .then_some(())
 }
 
@@ -1390,6 +1644,9 @@ fn stored_range(raw: &[u8], f: &PixFmt) -> (i64, i64) {
 
 fn load(headers: &[Header], plan: &Plan, opts: &ReadOptions) -> Result<DynImage> {
     check_limits(headers, plan, &opts.limits)?;
+    if let Some(img) = read_native_converted(headers, plan)? {
+        return Ok(img);
+    }
     let frames = match read_native(headers, plan)? {
         Some((raw, fmt)) => Frames::Native { raw, fmt },
         None => Frames::Decoded(decode_all(headers, plan)?),
@@ -1411,14 +1668,7 @@ fn load(headers: &[Header], plan: &Plan, opts: &ReadOptions) -> Result<DynImage>
             )));
         }
     }
-    let identity = plan
-        .slices
-        .iter()
-        .all(|s| s.slope == 1.0 && s.intercept == 0.0);
-    let integral = plan
-        .slices
-        .iter()
-        .all(|s| s.slope.fract() == 0.0 && s.intercept.fract() == 0.0);
+    let (identity, integral) = (plan.identity_rescale(), plan.integral_rescale());
     let out_type = if identity || f0.samples != 1 {
         f0.stored_type()
     } else if integral {
@@ -1587,6 +1837,44 @@ mod tests {
         assert_eq!(packbits_len(&seg, usize::MAX), 3 + 4 + 2);
         assert_eq!(packbits_len(&seg, 5), 7, "stops once enough");
         assert_eq!(packbits_len(&[0xfd], 100), 0, "a run without its byte");
+    }
+
+    /// Which fixtures take the slice-by-slice conversion (`read`, `convert` to .nii), and how.
+    /// (That its result equals the general path's is tests/dicom.rs `convert_*`.)
+    #[test]
+    fn direct_plan_of_the_fixtures() {
+        let fx = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/dicom");
+        let direct = |p: &Path| {
+            let files = collect_files(p).unwrap();
+            let (headers, slices) = scan(&files, !p.is_dir()).unwrap();
+            let groups = group(&headers, slices);
+            let plan = groups[0].plan().unwrap();
+            direct_plan(&headers, &plan)
+                .unwrap()
+                .map(|d| (d.out, d.copy, d.check_i16))
+        };
+        // int16 stored + intercept -1024: the checked int16 guess.
+        let i16_guess = Some((PixelType::I16, false, true));
+        assert_eq!(direct(&fx.join("oblique")), i16_guess);
+        assert_eq!(direct(&fx.join("conformance/CT_small.dcm")), i16_guess);
+        // Stored values are the output values: copied.
+        let copy = Some((PixelType::I16, true, false));
+        assert_eq!(direct(&fx.join("conformance/MR_small.dcm")), copy);
+        // 12 of 16 bits, MONOCHROME1: converted, same type.
+        assert_eq!(
+            direct(&fx.join("mono1_u12.dcm")),
+            Some((PixelType::U16, false, false))
+        );
+        // Deflated, big endian, JPEG 2000, 1-bit: decoded by dicom-rs.
+        for f in [
+            "image_dfl",
+            "MR_small_bigendian",
+            "JPEG2000",
+            "liver_1frame",
+        ] {
+            let p = fx.join(format!("conformance/{f}.dcm"));
+            assert_eq!(direct(&p), None, "{f}");
+        }
     }
 
     fn fmt(bytes: usize, bits_stored: u32, signed: bool, mono1: bool) -> PixFmt {

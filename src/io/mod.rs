@@ -171,6 +171,11 @@ pub fn read(path: &Path, opts: &ReadOptions) -> Result<DynImage> {
             "reading {other:?} files is not available in this build"
         ))),
     };
+    in_context(r, path)
+}
+
+/// `r`, its error naming `path` if it does not already.
+fn in_context<T>(r: Result<T>, path: &Path) -> Result<T> {
     r.map_err(|e| {
         if e.message().contains(&path.display().to_string()) {
             e
@@ -178,6 +183,24 @@ pub fn read(path: &Path, opts: &ReadOptions) -> Result<DynImage> {
             e.context(path.display())
         }
     })
+}
+
+/// Convert `input` to `output`, formats chosen from the names: the same file as
+/// `write(output, &read(input, ropts)?, wopts)`, faster where a pair of formats allows it (a
+/// DICOM series to an uncompressed `.nii` is written slice by slice from the input files, see
+/// [`dicom::convert`]). Atomic like [`write()`]; the input is never modified.
+pub fn convert(
+    input: &Path,
+    output: &Path,
+    ropts: &ReadOptions,
+    wopts: &WriteOptions,
+) -> Result<()> {
+    #[cfg(feature = "dicom")]
+    if Format::from_path(input)? == Format::Dicom {
+        return in_context(dicom::convert(input, output, ropts, wopts), input);
+    }
+    let img = read(input, ropts)?;
+    write(output, &img, wopts)
 }
 
 /// Write an image, format chosen from the extension. Atomic: on error nothing is left behind.
@@ -193,13 +216,7 @@ pub fn write(path: &Path, img: &DynImage, opts: &WriteOptions) -> Result<()> {
             "writing {other:?} files is not available in this build"
         ))),
     };
-    r.map_err(|e| {
-        if e.message().contains(&path.display().to_string()) {
-            e
-        } else {
-            e.context(path.display())
-        }
-    })
+    in_context(r, path)
 }
 
 /// Read a whole file, refusing files larger than the limit allows.

@@ -86,9 +86,8 @@ fn convert(m: &ArgMatches) -> Result<()> {
         apply_scaling: !flag(m, "raw"),
         ..read_opts(m)
     };
-    let img = io::read(&input, &read)?;
     let opts = WriteOptions {
         compression_level: crate::common::opt_parse(m, "level")?,
     };
-    io::write(&output, &img, &opts)
+    io::convert(&input, &output, &read, &opts)
 }

@@ -353,3 +353,71 @@ fn non_finite_floats_zeroed_like_simpleitk_unless_kept() {
     let k = k.as_type::<f32>().unwrap().data().to_vec();
     assert!(k[1].is_nan() && k[2] == f32::INFINITY);
 }
+
+/// The slice-by-slice writer makes the file [`write`] makes of the same image (here 2×2×3 int16,
+/// slice k = [k, k, k, k]); a producer that gives up leaves nothing, not even a temporary file.
+#[test]
+fn slice_writer_equals_write_and_gives_up_cleanly() {
+    let t = Tmp::new("slices");
+    let g = Geometry::new([2, 2, 3], [0.5, 0.7, 2.0], [1.0, -2.0, 3.0], IDENTITY).unwrap();
+    let img: DynImage = Image::new(g, (0..12i16).map(|i| i / 4).collect())
+        .unwrap()
+        .into();
+    write(&t.path("a.nii"), &img, &WriteOptions::default()).unwrap();
+    let done = write_nii_slices(
+        &t.path("b.nii"),
+        &g,
+        PixelType::I16,
+        || (),
+        |_, k, buf| {
+            for c in buf.chunks_exact_mut(2) {
+                c.copy_from_slice(&(k as i16).to_le_bytes());
+            }
+            Ok(true)
+        },
+    )
+    .unwrap();
+    assert!(done);
+    let (a, b) = (
+        std::fs::read(t.path("a.nii")).unwrap(),
+        std::fs::read(t.path("b.nii")).unwrap(),
+    );
+    assert_eq!(a, b);
+    assert_eq!(
+        &b[352..],
+        &[
+            0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1, 0, 1, 0, 1, 0, 2, 0, 2, 0, 2, 0, 2, 0
+        ]
+    );
+
+    let gave_up = write_nii_slices(
+        &t.path("c.nii"),
+        &g,
+        PixelType::I16,
+        || (),
+        |_, k, _| Ok(k != 2),
+    )
+    .unwrap();
+    assert!(!gave_up);
+    let left: Vec<_> = std::fs::read_dir(&t.0)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left.len(), 2, "only a.nii and b.nii: {left:?}");
+    // Errors of the producer are returned as they are.
+    let e = write_nii_slices(
+        &t.path("d.nii"),
+        &g,
+        PixelType::I16,
+        || (),
+        |_, _, _| {
+            Err(Error::io(
+                Path::new("x.dcm"),
+                std::io::Error::other("disk gone"),
+            ))
+        },
+    )
+    .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Io);
+    assert!(!t.path("d.nii").exists());
+}
