@@ -3,6 +3,7 @@
 
 Input: the 300-slice 512x512 CT series of the peer harness, generated with
     cd ../shared/bench && BENCH_DATA=/dev/shm/bench python gen_data.py --only dicom
+Peer: dcm2niix from Debian (`apt-get install dcm2niix`, 1.0.20220720 on Debian 12).
 Usage (repository root, after `cargo build --release --bin medseg`):
     .venv/bin/python tools/bench_dicom.py [/dev/shm/bench/dicom/ct] [repeats]
 
@@ -37,6 +38,8 @@ def best(fn, n, out=None):
 
 
 def main():
+    if shutil.which("dcm2niix") is None:
+        sys.exit("dcm2niix not found: install the peer with `apt-get install dcm2niix`")
     src = sys.argv[1] if len(sys.argv) > 1 else "/dev/shm/bench/dicom/ct"
     n = int(sys.argv[2]) if len(sys.argv) > 2 else 3
     exe = os.path.join(ROOT, "target", "release", "medseg")

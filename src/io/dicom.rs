@@ -1571,8 +1571,8 @@ pub fn convert(
     check_limits(&headers, &plan, &opts.limits)?;
     let nii = output
         .file_name()
-        .map(|n| n.to_string_lossy().to_ascii_lowercase().ends_with(".nii"))
-        .unwrap_or(false);
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.to_ascii_lowercase().ends_with(".nii"));
     if nii && let Some(d) = direct_plan(&headers, &plan)? {
         let raw_len = plan.geometry.size[0] * plan.geometry.size[1] * d.fmt.bytes;
         let done = super::nifti::write_nii_slices(

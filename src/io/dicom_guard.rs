@@ -29,23 +29,34 @@ const IMPLICIT_LE: &str = "1.2.840.10008.1.2";
 const EXPLICIT_BE: &str = "1.2.840.10008.1.2.2";
 const DEFLATED: &[&str] = &["1.2.840.10008.1.2.1.99", "1.2.840.10008.1.2.8.1"];
 
-/// Value representations whose explicit-VR header has 2 reserved bytes and a 4-byte length.
+/// Whether an explicit-VR header with these VR bytes has 2 reserved bytes and a 4-byte length:
+/// every VR except the 2-byte-length ones of PS3.5 7.1.2. An unknown VR counts as long, as
+/// dicom-rs reads it (as UN): found by fuzzing, a forged "IN" VR whose 4-byte length the walker
+/// read as a 2-byte 0 let dicom-rs allocate 2.45 GB.
 fn long_vr(vr: [u8; 2]) -> bool {
-    matches!(
+    !matches!(
         &vr,
-        b"OB"
-            | b"OD"
-            | b"OF"
-            | b"OL"
-            | b"OV"
-            | b"OW"
-            | b"SQ"
-            | b"SV"
-            | b"UC"
-            | b"UN"
-            | b"UR"
-            | b"UT"
-            | b"UV"
+        b"AE"
+            | b"AS"
+            | b"AT"
+            | b"CS"
+            | b"DA"
+            | b"DS"
+            | b"DT"
+            | b"FL"
+            | b"FD"
+            | b"IS"
+            | b"LO"
+            | b"LT"
+            | b"PN"
+            | b"SH"
+            | b"SL"
+            | b"SS"
+            | b"ST"
+            | b"TM"
+            | b"UI"
+            | b"UL"
+            | b"US"
     )
 }
 
