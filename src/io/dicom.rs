@@ -129,11 +129,16 @@ pub fn list_files(files: &[PathBuf]) -> Result<Vec<SeriesInfo>> {
 }
 
 fn read_list(files: &[PathBuf], single: bool, opts: &ReadOptions) -> Result<DynImage> {
+    let (headers, plan) = select(files, single, opts)?;
+    load(&headers, &plan, opts)
+}
+
+/// The headers of `files` and the plan of the volume `opts.series` picks (header pass only).
+fn select(files: &[PathBuf], single: bool, opts: &ReadOptions) -> Result<(Vec<Header>, Plan)> {
     let (headers, slices) = scan(files, single)?;
     let groups = group(&headers, slices);
-    let chosen = choose(&groups, opts.series.as_deref())?;
-    let plan = chosen.plan()?;
-    load(&headers, &plan, opts)
+    let plan = choose(&groups, opts.series.as_deref())?.plan()?;
+    Ok((headers, plan))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1146,8 +1151,6 @@ trait FromI64: Pixel {
     fn from_i64(v: i64) -> Self;
     /// The same from an `i32` (cheaper, vectorisable for the 8- and 16-bit outputs).
     fn from_i32(v: i32) -> Self;
-    /// The stored value of an 8- or 16-bit sample (callers check the size).
-    fn small_to_i32(self) -> i32;
     /// `v + b`, saturating like [`FromI64::from_i32`] (the CT case: int16 stored, slope 1).
     /// The `int16` output overrides it with a saturating 16-bit add, which vectorises ~10×
     /// better than the `i32` clamp.
@@ -1172,10 +1175,6 @@ macro_rules! from_i64_int {
                     Self::from_i64(v as i64)
                 }
             }
-            #[inline]
-            fn small_to_i32(self) -> i32 {
-                self as i32
-            }
         }
     )*};
 }
@@ -1188,10 +1187,6 @@ impl FromI64 for i16 {
     #[inline]
     fn from_i32(v: i32) -> Self {
         v.clamp(i16::MIN as i32, i16::MAX as i32) as i16
-    }
-    #[inline]
-    fn small_to_i32(self) -> i32 {
-        self as i32
     }
     #[inline]
     fn from_i16_plus(v: i16, b: i16) -> Self {
@@ -1209,10 +1204,6 @@ macro_rules! from_i64_float {
             #[inline]
             fn from_i32(v: i32) -> Self {
                 v as $t
-            }
-            #[inline]
-            fn small_to_i32(self) -> i32 {
-                self as i32
             }
         }
     )*};
@@ -1563,11 +1554,7 @@ pub fn convert(
     opts: &ReadOptions,
     wopts: &super::WriteOptions,
 ) -> Result<()> {
-    let files = collect_files(input)?;
-    let (headers, slices) = scan(&files, !input.is_dir())?;
-    let groups = group(&headers, slices);
-    let chosen = choose(&groups, opts.series.as_deref())?;
-    let plan = chosen.plan()?;
+    let (headers, plan) = select(&collect_files(input)?, !input.is_dir(), opts)?;
     check_limits(&headers, &plan, &opts.limits)?;
     let nii = output
         .file_name()
@@ -1726,29 +1713,19 @@ fn load(headers: &[Header], plan: &Plan, opts: &ReadOptions) -> Result<DynImage>
     }
 }
 
-/// Convert native frames already in their output type, slice by slice: directly for whole 8- and
-/// 16-bit samples with a small integer rescale, through a copy of the frame otherwise.
+/// Convert native frames already in their output type, slice by slice, through a copy of the
+/// frame. Only 32-bit samples get here: every 8/16-bit case is converted while reading
+/// (`read_native_converted`).
 fn in_place<T: FromI64>(img: &mut Image<T>, plan: &Plan, fmt: &PixFmt) {
     let n = plan.slices.len().max(1);
     let per = img.data().len() / n;
-    let direct = fmt.bits_stored as usize == fmt.bytes * 8 && !fmt.mono1 && fmt.bytes <= 2;
     img.data_mut()
         .par_chunks_mut(per)
         .zip(plan.slices.par_iter())
-        .for_each_init(Vec::new, |tmp: &mut Vec<u8>, (out, s)| match small_rescale(
-            s.slope,
-            s.intercept,
-        ) {
-            Some((a, b)) if direct => {
-                for v in out.iter_mut() {
-                    *v = T::from_i32(v.small_to_i32() * a + b);
-                }
-            }
-            _ => {
-                tmp.clear();
-                tmp.extend_from_slice(bytemuck::cast_slice(out));
-                convert_frame(tmp, fmt, s.slope, s.intercept, out);
-            }
+        .for_each_init(Vec::new, |tmp: &mut Vec<u8>, (out, s)| {
+            tmp.clear();
+            tmp.extend_from_slice(bytemuck::cast_slice(out));
+            convert_frame(tmp, fmt, s.slope, s.intercept, out);
         });
 }
 

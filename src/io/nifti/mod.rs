@@ -840,7 +840,12 @@ fn encode(img: &DynImage, one_file: bool) -> (Vec<u8>, Vec<u8>) {
 
 /// The bytes of a `.nii` file before its voxels: the header and the (empty) extension flag.
 fn nii_head(img: &DynImage) -> Vec<u8> {
-    let mut head = header_for(img, true).to_bytes();
+    nii_head_of(header_for(img, true))
+}
+
+/// A single-file header's bytes and the empty extension flag that follows them.
+fn nii_head_of(h: WriteHeader) -> Vec<u8> {
+    let mut head = h.to_bytes();
     head.extend_from_slice(&[0, 0, 0, 0]);
     head
 }
@@ -884,8 +889,7 @@ pub(crate) fn write_nii_slices<S>(
         ));
     }
     g.validate().map_err(|e| e.context(&what))?;
-    let mut head = header_for_parts(g, pixel, 1, 1, true).to_bytes();
-    head.extend_from_slice(&[0, 0, 0, 0]);
+    let head = nii_head_of(header_for_parts(g, pixel, 1, 1, true));
     let slice = g.size[0] * g.size[1] * pixel.size();
     let n = g.size[2];
     let group = (SLICE_GROUP_BYTES / slice.max(1)).clamp(1, n.max(1));
