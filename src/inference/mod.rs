@@ -21,6 +21,7 @@ pub mod nnunet_resample;
 pub mod onnx;
 pub mod predict;
 pub mod runtime;
+pub mod sam;
 pub mod sliding_window;
 
 use crate::error::Result;

@@ -229,6 +229,55 @@ fn register_gpu(
     }
 }
 
+/// A session on `path` with the configured device and threads: (session, device used, note on
+/// an `auto` fallback). The one place sessions are built.
+fn open_session(path: &Path, cfg: &SessionConfig) -> Result<(Session, String, Option<String>)> {
+    if !path.is_file() {
+        return Err(Error::new(
+            ErrorKind::Model,
+            format!("{}: ONNX file not found", path.display()),
+        ));
+    }
+    let sess_err = |e: &dyn std::fmt::Display| rt_err(format!("{}: {e}", path.display()));
+    let env = with_env(cfg.ort_lib.as_deref(), |l| l.env.clone())?;
+    let make_builder = || -> Result<ort::session::builder::SessionBuilder> {
+        let mut b = Session::builder(&env).map_err(|e| sess_err(&e))?;
+        b = b
+            .with_optimization_level(GraphOptimizationLevel::Level3)
+            .map_err(|e| sess_err(&e))?;
+        b = b.with_inter_threads(1).map_err(|e| sess_err(&e))?;
+        if let Some(t) = cfg.threads {
+            b = b.with_intra_threads(t.max(1)).map_err(|e| sess_err(&e))?;
+        }
+        Ok(b)
+    };
+    let device = cfg.device.unwrap_or(Device::Cpu);
+    let mut note = None;
+    let (mut builder, used) = match device {
+        Device::Cpu => (make_builder()?, "cpu".to_string()),
+        Device::Cuda(_) | Device::TensorRt(_) => match register_gpu(make_builder()?, device) {
+            Ok(b) => (b, format!("{device:?}").to_lowercase()),
+            Err(why) => {
+                return Err(Error::new(
+                    ErrorKind::Device,
+                    format!("device {device:?} requested but unavailable: {why}"),
+                ));
+            }
+        },
+        Device::Auto => match register_gpu(make_builder()?, Device::Cuda(0)) {
+            Ok(b) => (b, "cuda(0)".to_string()),
+            Err(why) => {
+                note = Some(format!(
+                    "--device auto: using CPU because CUDA is unavailable: {why}"
+                ));
+                (make_builder()?, "cpu".to_string())
+            }
+        },
+    };
+    let session = builder.commit_from_file(path).map_err(|e| sess_err(&e))?;
+    Ok((session, used, note))
+}
+
 /// A network as an ONNX Runtime session.
 pub struct OnnxPredictor {
     session: Session,
@@ -267,49 +316,7 @@ impl OnnxPredictor {
         out_channels: usize,
         cfg: &SessionConfig,
     ) -> Result<OnnxPredictor> {
-        if !path.is_file() {
-            return Err(Error::new(
-                ErrorKind::Model,
-                format!("{}: ONNX file not found", path.display()),
-            ));
-        }
-        let sess_err = |e: &dyn std::fmt::Display| rt_err(format!("{}: {e}", path.display()));
-        let env = with_env(cfg.ort_lib.as_deref(), |l| l.env.clone())?;
-        let make_builder = || -> Result<ort::session::builder::SessionBuilder> {
-            let mut b = Session::builder(&env).map_err(|e| sess_err(&e))?;
-            b = b
-                .with_optimization_level(GraphOptimizationLevel::Level3)
-                .map_err(|e| sess_err(&e))?;
-            b = b.with_inter_threads(1).map_err(|e| sess_err(&e))?;
-            if let Some(t) = cfg.threads {
-                b = b.with_intra_threads(t.max(1)).map_err(|e| sess_err(&e))?;
-            }
-            Ok(b)
-        };
-        let device = cfg.device.unwrap_or(Device::Cpu);
-        let mut note = None;
-        let (mut builder, used) = match device {
-            Device::Cpu => (make_builder()?, "cpu".to_string()),
-            Device::Cuda(_) | Device::TensorRt(_) => match register_gpu(make_builder()?, device) {
-                Ok(b) => (b, format!("{device:?}").to_lowercase()),
-                Err(why) => {
-                    return Err(Error::new(
-                        ErrorKind::Device,
-                        format!("device {device:?} requested but unavailable: {why}"),
-                    ));
-                }
-            },
-            Device::Auto => match register_gpu(make_builder()?, Device::Cuda(0)) {
-                Ok(b) => (b, "cuda(0)".to_string()),
-                Err(why) => {
-                    note = Some(format!(
-                        "--device auto: using CPU because CUDA is unavailable: {why}"
-                    ));
-                    (make_builder()?, "cpu".to_string())
-                }
-            },
-        };
-        let session = builder.commit_from_file(path).map_err(|e| sess_err(&e))?;
+        let (session, used, note) = open_session(path, cfg)?;
         // Check the graph against the manifest.
         let inp = session
             .inputs()
@@ -427,5 +434,139 @@ impl Predictor for OnnxPredictor {
         }
         output.copy_from_slice(data);
         Ok(())
+    }
+}
+
+/// One float32 tensor a graph returned: shape (slowest axis first) and values in C order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tensor {
+    /// Dimensions.
+    pub shape: Vec<usize>,
+    /// Values.
+    pub data: Vec<f32>,
+}
+
+/// A graph with named float32 inputs and outputs (the SAM encoder and decoder), as an ONNX
+/// Runtime session. Unlike [`OnnxPredictor`] it makes no assumption about ranks or names beyond
+/// what the caller checks with [`OnnxGraph::input_dims`] / [`OnnxGraph::output_dims`].
+pub struct OnnxGraph {
+    session: Session,
+    path: PathBuf,
+    device_used: String,
+    device_note: Option<String>,
+}
+
+impl std::fmt::Debug for OnnxGraph {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OnnxGraph")
+            .field("path", &self.path)
+            .field("device", &self.device_used)
+            .finish()
+    }
+}
+
+impl OnnxGraph {
+    /// Open `path` on the configured device.
+    pub fn open(path: &Path, cfg: &SessionConfig) -> Result<OnnxGraph> {
+        let (session, device_used, device_note) = open_session(path, cfg)?;
+        Ok(OnnxGraph {
+            session,
+            path: path.to_path_buf(),
+            device_used,
+            device_note,
+        })
+    }
+
+    fn names(list: &[ort::value::Outlet]) -> Vec<String> {
+        list.iter().map(|o| o.name().to_string()).collect()
+    }
+
+    /// Dimensions of input `name` (-1 where dynamic); a `Mismatch` error naming the graph's
+    /// inputs when there is none of that name or it is not a tensor.
+    pub fn input_dims(&self, name: &str) -> Result<Vec<i64>> {
+        let list = self.session.inputs();
+        let o = list.iter().find(|o| o.name() == name).ok_or_else(|| {
+            Error::mismatch(format!(
+                "{}: no graph input named '{name}' (inputs: {:?})",
+                self.path.display(),
+                Self::names(list)
+            ))
+        })?;
+        dims(o.dtype()).ok_or_else(|| {
+            Error::mismatch(format!(
+                "{}: input '{name}' is not a tensor",
+                self.path.display()
+            ))
+        })
+    }
+
+    /// Dimensions of output `name` (-1 where dynamic).
+    pub fn output_dims(&self, name: &str) -> Result<Vec<i64>> {
+        let list = self.session.outputs();
+        let o = list.iter().find(|o| o.name() == name).ok_or_else(|| {
+            Error::mismatch(format!(
+                "{}: no graph output named '{name}' (outputs: {:?})",
+                self.path.display(),
+                Self::names(list)
+            ))
+        })?;
+        dims(o.dtype()).ok_or_else(|| {
+            Error::mismatch(format!(
+                "{}: output '{name}' is not a tensor",
+                self.path.display()
+            ))
+        })
+    }
+
+    /// Run with borrowed float32 inputs `(name, shape, values)` and return the named outputs in
+    /// the order asked.
+    pub fn run(
+        &mut self,
+        inputs: &[(&str, &[usize], &[f32])],
+        outputs: &[&str],
+    ) -> Result<Vec<Tensor>> {
+        let path = self.path.clone();
+        let err = |e: &dyn std::fmt::Display| {
+            rt_err(format!("{}: inference failed: {e}", path.display()))
+        };
+        let mut feed: Vec<(String, ort::session::SessionInputValue<'_>)> =
+            Vec::with_capacity(inputs.len());
+        for (name, shape, data) in inputs {
+            let n: usize = shape.iter().product();
+            if n != data.len() {
+                return Err(Error::internal(format!(
+                    "input '{name}': shape {shape:?} needs {n} values, got {}",
+                    data.len()
+                )));
+            }
+            let ishape: Vec<i64> = shape.iter().map(|&v| v as i64).collect();
+            let t = TensorRef::from_array_view((ishape, *data)).map_err(|e| err(&e))?;
+            feed.push((name.to_string(), t.into()));
+        }
+        let t0 = std::time::Instant::now();
+        let result = self.session.run(feed).map_err(|e| err(&e))?;
+        RUN_NANOS.fetch_add(t0.elapsed().as_nanos() as u64, Ordering::Relaxed);
+        let mut out = Vec::with_capacity(outputs.len());
+        for name in outputs {
+            let value = result
+                .get(*name)
+                .ok_or_else(|| rt_err(format!("{}: output '{name}' missing", path.display())))?;
+            let (shape, data) = value.try_extract_tensor::<f32>().map_err(|e| err(&e))?;
+            out.push(Tensor {
+                shape: shape.iter().map(|&v| v.max(0) as usize).collect(),
+                data: data.to_vec(),
+            });
+        }
+        Ok(out)
+    }
+
+    /// The device the session runs on (`cpu`, `cuda(0)`).
+    pub fn device_used(&self) -> &str {
+        &self.device_used
+    }
+
+    /// Why `auto` fell back to CPU, if it did.
+    pub fn device_note(&self) -> Option<&str> {
+        self.device_note.as_deref()
     }
 }

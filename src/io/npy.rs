@@ -116,6 +116,11 @@ impl NpyArray {
         &self.data
     }
 
+    /// The little-endian bytes, taken.
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.data
+    }
+
     /// Every value widened to f64 (e.g. `spacing`, `boxes`).
     pub fn to_f64_vec(&self) -> Vec<f64> {
         let es = self.pixel_type.size();

@@ -12,6 +12,7 @@
 //! for bit. [`Undo`] collects them in one serialisable type (the CLI's `--undo-info` JSON).
 
 pub mod crop_pad;
+pub mod cv_resize;
 pub mod intensity;
 pub mod orient;
 pub mod resample;

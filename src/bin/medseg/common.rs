@@ -49,3 +49,28 @@ pub fn flag(m: &ArgMatches, name: &str) -> bool {
         .copied()
         .unwrap_or(false)
 }
+
+/// A progress callback drawing a bar on stderr (nothing when `quiet`); never cancels.
+pub fn progress_bar(quiet: bool, label: &str) -> impl FnMut(f64, &str) -> bool {
+    use std::io::Write;
+    let label = label.to_string();
+    let mut last = -1i64;
+    move |f: f64, _stage: &str| {
+        if !quiet {
+            let pct = (f * 100.0).floor() as i64;
+            if pct != last {
+                let mut e = std::io::stderr();
+                let _ = write!(
+                    e,
+                    "\r{label:<30} [{:<40}] {pct:3}%",
+                    "#".repeat((f.clamp(0.0, 1.0) * 40.0) as usize)
+                );
+                if f >= 1.0 {
+                    let _ = writeln!(e);
+                }
+                last = pct;
+            }
+        }
+        true
+    }
+}

@@ -8,6 +8,7 @@ mod cmd_io;
 mod cmd_model;
 mod cmd_post;
 mod cmd_process;
+mod cmd_sam;
 mod cmd_spine;
 mod common;
 
@@ -29,6 +30,7 @@ fn main() -> ExitCode {
         cmd_post::commands(),
         cmd_model::commands(),
         cmd_spine::commands(),
+        cmd_sam::commands(),
     ];
     for c in groups.into_iter().flatten() {
         app = app.subcommand(c);
@@ -43,6 +45,7 @@ fn main() -> ExitCode {
         .or_else(|| cmd_post::run(name, sub))
         .or_else(|| cmd_model::run(name, sub))
         .or_else(|| cmd_spine::run(name, sub))
+        .or_else(|| cmd_sam::run(name, sub))
         .unwrap_or_else(|| {
             Err(medseg::Error::internal(format!(
                 "sub-command '{name}' has no handler"
