@@ -304,6 +304,21 @@ typedef struct medseg_image medseg_image;
 typedef struct medseg_model medseg_model;
 
 /**
+ * A loaded SAM-family model (LiteMedSAM): its manifest and the encoder and decoder sessions.
+ * Immutable after `medseg_sam_model_load`, so one handle may be used by several threads at once
+ * (runs of one network are serialised inside). Release with `medseg_sam_model_free`.
+ */
+typedef struct medseg_sam_model medseg_sam_model;
+
+/**
+ * One image prepared for box prompts with a `medseg_sam_model`: the bound uint8 image and its
+ * cache of slice embeddings (each slice is encoded at most once while it stays cached). Calls
+ * on one session are serialised (a second thread waits); use one session per image and thread
+ * for parallel work. Release with `medseg_sam_session_free`.
+ */
+typedef struct medseg_sam_session medseg_sam_session;
+
+/**
  * The grid of an image, in LPS physical space (millimetres).
  *
  * Physical point of index (i, j, k) = `origin + D · diag(spacing) · (i, j, k)`, where `D` is
@@ -495,6 +510,38 @@ typedef struct medseg_normalize_options {
      */
     bool nonzero_only;
 } medseg_normalize_options;
+
+/**
+ * Options of `medseg_sam_model_load`. Always start from `medseg_sam_options_init`, which sets
+ * `struct_size` and every default, then change the fields you need. The strings are borrowed
+ * only during `medseg_sam_model_load` (they are copied).
+ */
+typedef struct medseg_sam_options {
+    /**
+     * `sizeof(medseg_sam_options)`, set by `medseg_sam_options_init`.
+     */
+    size_t struct_size;
+    /**
+     * `"cpu"` (NULL means `"cpu"`), `"cuda"`, `"cuda:N"`, `"tensorrt:N"` or `"auto"` (the first
+     * GPU, else the CPU with a warning through the log callback).
+     */
+    const char *device;
+    /**
+     * ONNX Runtime intra-op threads per run; 0 = ONNX Runtime's default.
+     */
+    uint32_t threads;
+    /**
+     * Explicit ONNX Runtime library file; NULL = the search order (`MEDSEG_ORT_DYLIB`,
+     * `ORT_DYLIB_PATH`, the project's `third_party/onnxruntime/lib`, …). One runtime per process.
+     */
+    const char *runtime_path;
+    /**
+     * Byte budget of each session's embedding cache (least recently used slices are dropped;
+     * the latest slice is always kept); 0 = the default, 512 MiB (128 LiteMedSAM slices).
+     * Results do not depend on it.
+     */
+    uint64_t cache_bytes;
+} medseg_sam_options;
 
 #ifdef __cplusplus
 extern "C" {
@@ -917,6 +964,232 @@ enum medseg_status medseg_resample(const struct medseg_image_view *input,
 enum medseg_status medseg_reorient(const struct medseg_image_view *input,
                                    const char *axcodes,
                                    struct medseg_image **out);
+
+/**
+ * Fill `*options` with the defaults: `struct_size = sizeof(medseg_sam_options)`, device NULL
+ * (CPU), threads 0 (ONNX Runtime's default), runtime_path NULL (search order), cache_bytes 0
+ * (512 MiB).
+ *
+ * Returns `MEDSEG_STATUS_NULL_ARGUMENT` if `options` is NULL.
+ *
+ * # Safety
+ * `options` must be NULL or writable.
+ */
+enum medseg_status medseg_sam_options_init(struct medseg_sam_options *options);
+
+/**
+ * Load a SAM-family model folder (`medseg.json` of kind `sam` and the two ONNX networks it
+ * names, SHA-256 checked; the shipped LiteMedSAM is `models/litemedsam`, made by
+ * `tools/setup.sh`) and open its encoder and decoder on the requested device.
+ *
+ * * `model_dir`: NUL-terminated folder name; borrowed for the call.
+ * * `options`: NULL for the defaults, else initialised with `medseg_sam_options_init`;
+ *   borrowed for the call (its strings are copied).
+ * * `out`: receives the new model, owned by the caller (release with `medseg_sam_model_free`).
+ *   Set to NULL on entry, written only on success.
+ *
+ * Returns `NULL_ARGUMENT`; `INVALID_ARGUMENT` (struct_size, device name); `MODEL` (folder,
+ * manifest, missing or corrupt network files: the message says how to re-run the set-up);
+ * `MISMATCH` (networks that do not fit the manifest); `RUNTIME` (ONNX Runtime missing or a
+ * different one already loaded); `DEVICE` (an explicitly requested GPU is unavailable); `IO`.
+ *
+ * # Safety
+ * `model_dir` must be NULL or NUL-terminated; `options` NULL or a valid options struct whose
+ * strings are NULL or NUL-terminated; `out` NULL or writable.
+ */
+enum medseg_status medseg_sam_model_load(const char *model_dir,
+                                         const struct medseg_sam_options *options,
+                                         struct medseg_sam_model **out);
+
+/**
+ * Release a SAM model. NULL is allowed and does nothing; a pointer that is not a live SAM model
+ * (double free, foreign pointer) is ignored and reported in `medseg_last_error_message`.
+ * Sessions created from it keep working (they hold their own reference to the networks). Must
+ * not run while another thread uses this handle.
+ *
+ * # Safety
+ * `model` must be NULL or a pointer returned by medseg.
+ */
+void medseg_sam_model_free(struct medseg_sam_model *model);
+
+/**
+ * Start a session on an image the caller owns, without copying it.
+ *
+ * * `model`: a loaded SAM model; borrowed for the call (the session keeps its own reference).
+ * * `image`: the picture or volume: pixel type U8, 1 (grey), 3 (RGB) or 4 (RGBA, alpha
+ *   ignored) components, contiguous (strides all zero or the contiguous ones). Index i is the
+ *   column (x), j the row (y), k the slice (a 2D picture has `size[2] == 1`). **Borrowed for the
+ *   life of the session, not copied**: the caller keeps the buffer alive and unchanged until
+ *   the session is freed or rebound (`medseg_sam_session_set_image`); cached embeddings would
+ *   not notice a change.
+ * * `out`: receives the new session, owned by the caller (release with
+ *   `medseg_sam_session_free`). Set to NULL on entry, written only on success.
+ *
+ * Nothing is encoded yet (see `medseg_sam_encode_slices`).
+ *
+ * Returns `NULL_ARGUMENT`, `INVALID_HANDLE`, `PIXEL_TYPE` (not uint8: the caller rescales
+ * intensities first, or uses `medseg_sam_session_create_from_image`), `UNSUPPORTED`
+ * (components), `INVALID_ARGUMENT` (strides, pointer), `INVALID_GEOMETRY`, `MISMATCH`
+ * (buffer too short), `TOO_LARGE`.
+ *
+ * # Safety
+ * `model` must be NULL or a pointer returned by medseg; `image` NULL or a view whose buffer is
+ * readable for `len_bytes` bytes for as long as the session is bound to it; `out` NULL or
+ * writable.
+ */
+enum medseg_status medseg_sam_session_create(const struct medseg_sam_model *model,
+                                             const struct medseg_image_view *image,
+                                             struct medseg_sam_session **out);
+
+/**
+ * Start a session on a medseg image of any pixel type: its intensities are turned into the
+ * uint8 copy the session owns, the MedSAM challenge's way (`image` is not needed afterwards).
+ *
+ * * `intensity`: NULL or `"auto"` (uint8 as is; else the abdomen CT window when the minimum is
+ *   ≤ −500, the 0.5–99.5 percentiles of the voxels > 0 otherwise); `"percentiles"` (MR, PET);
+ *   a CT preset name (`"brain"`, `"lung"`, `"abdomen"`, `"bone"`, …); or `"LEVEL,WIDTH"` in HU.
+ *   The rule applied is reported through the log callback.
+ * * `out`: as `medseg_sam_session_create`.
+ *
+ * Returns `NULL_ARGUMENT`, `INVALID_HANDLE`, `INVALID_ARGUMENT` (rule), `UNSUPPORTED` (4-D
+ * images, component counts), `CONTENT`.
+ *
+ * # Safety
+ * `model` and `image` must be NULL or pointers returned by medseg; `intensity` NULL or
+ * NUL-terminated; `out` NULL or writable.
+ */
+enum medseg_status medseg_sam_session_create_from_image(const struct medseg_sam_model *model,
+                                                        const struct medseg_image *image,
+                                                        const char *intensity,
+                                                        struct medseg_sam_session **out);
+
+/**
+ * Bind a session to another image (same rules as `medseg_sam_session_create`) and forget every
+ * cached embedding. From then on the previous buffer is no longer used. On failure the session
+ * keeps its image and cache.
+ *
+ * Returns `NULL_ARGUMENT`, `INVALID_HANDLE`, `POISONED`, and the statuses of
+ * `medseg_sam_session_create` for the view.
+ *
+ * # Safety
+ * `session` must be NULL or a pointer returned by medseg; `image` as in
+ * `medseg_sam_session_create`.
+ */
+enum medseg_status medseg_sam_session_set_image(const struct medseg_sam_session *session,
+                                                const struct medseg_image_view *image);
+
+/**
+ * Release a session (and its cached embeddings). NULL is allowed and does nothing; a pointer
+ * that is not a live session is ignored and reported in `medseg_last_error_message`. After it
+ * returns the caller's image buffer is no longer used. Must not run while another thread uses
+ * the session.
+ *
+ * # Safety
+ * `session` must be NULL or a pointer returned by medseg.
+ */
+void medseg_sam_session_free(struct medseg_sam_session *session);
+
+/**
+ * The grid of slice `k` of the session's image (size `(W, H, 1)`, origin at voxel `(0, 0, k)`,
+ * the image's spacing and direction) into `*out`, written only on success: the grid the mask
+ * view of `medseg_sam_predict_2d` must have.
+ *
+ * Returns `NULL_ARGUMENT`, `INVALID_HANDLE`, `POISONED`, `INVALID_ARGUMENT` (k outside the
+ * slices).
+ *
+ * # Safety
+ * `session` must be NULL or a pointer returned by medseg; `out` NULL or writable.
+ */
+enum medseg_status medseg_sam_session_slice_geometry(const struct medseg_sam_session *session,
+                                                     int64_t k,
+                                                     struct medseg_geometry *out);
+
+/**
+ * Encode slices `k_first ..= k_last` into the session's cache ahead of prompts (slices already
+ * cached are not encoded again; several slices go into one encoder call where the network
+ * allows). Optional: the predict functions encode what they need on demand. With a cache budget
+ * smaller than the range, the earliest slices are dropped again.
+ *
+ * * `progress`: NULL, or called on this thread with the fraction of the range done; returning
+ *   false cancels: the call returns `MEDSEG_STATUS_CANCELLED` (slices encoded so far stay
+ *   cached).
+ * * `userdata`: passed to `progress` unchanged; may be NULL.
+ *
+ * Returns `NULL_ARGUMENT`, `INVALID_HANDLE`, `POISONED`, `INVALID_ARGUMENT` (range outside the
+ * slices, or `k_first > k_last`), `RUNTIME`, `DEVICE`, `CANCELLED`.
+ *
+ * # Safety
+ * `session` must be NULL or a pointer returned by medseg; `progress` NULL or callable with
+ * `userdata`.
+ */
+enum medseg_status medseg_sam_encode_slices(const struct medseg_sam_session *session,
+                                            int64_t k_first,
+                                            int64_t k_last,
+                                            medseg_progress_callback progress,
+                                            void *userdata);
+
+/**
+ * Segment the object in a box on one slice (2D prompt): one decoder call on slice `k`'s
+ * embedding (encoded first when not cached).
+ *
+ * * `k`: the slice (0 for a 2D picture).
+ * * `box`: 4 values `(x0, y0, x1, y1)` in voxel indices (x = i, the column; y = j, the row),
+ *   inclusive, as the LiteMedSAM baseline takes them. A box reaching beyond the image or of
+ *   zero width is used as given (with a warning to the log callback); inverted corners,
+ *   non-finite values or no overlap with the image give `INVALID_ARGUMENT`.
+ * * `mask_out`: the caller's buffer for the mask: pixel type U8, 1 component, the grid of slice
+ *   `k` (`medseg_sam_session_slice_geometry`), not overlapping the image. Written only on
+ *   success, with its strides: 1 inside the object, 0 elsewhere.
+ * * `iou_out`: receives the network's predicted IoU of the mask; may be NULL (not wanted).
+ *   Written only on success.
+ *
+ * Returns `NULL_ARGUMENT`, `INVALID_HANDLE`, `POISONED`, `INVALID_ARGUMENT` (k, box, overlap,
+ * bad view), `PIXEL_TYPE`, `MISMATCH` (grid, components), `RUNTIME`, `DEVICE`.
+ *
+ * # Safety
+ * `session` must be NULL or a pointer returned by medseg; `box` NULL or readable for 4
+ * doubles; `mask_out` NULL or a view writable as described and not used by anyone else during
+ * the call; `iou_out` NULL or writable.
+ */
+enum medseg_status medseg_sam_predict_2d(const struct medseg_sam_session *session,
+                                         int64_t k,
+                                         const double *box,
+                                         const struct medseg_image_view_mut *mask_out,
+                                         float *iou_out);
+
+/**
+ * Segment the object in a 3D box by propagating through its slices exactly as the LiteMedSAM
+ * baseline does (the middle slice from the box, then up and down, each slice prompted by the
+ * bounding box of its neighbour's mask); slices are encoded on demand and cached.
+ *
+ * * `box`: 6 values `(x0, y0, z0, x1, y1, z1)` in voxel indices (x = i, y = j, z = k),
+ *   inclusive. The 2D rules of `medseg_sam_predict_2d` apply to x and y; `z0 == z1` segments
+ *   that one slice; slices outside the image are skipped (warnings to the log callback);
+ *   `z0 > z1` or no slice inside the image gives `INVALID_ARGUMENT`.
+ * * `label`: the value written inside the object (1 … 65535; ≤ 255 for a U8 output).
+ * * `progress`: NULL, or called on this thread after every slice with the fraction done;
+ *   returning false cancels: the call returns `MEDSEG_STATUS_CANCELLED` and `output` is left
+ *   untouched (slices encoded so far stay cached).
+ * * `userdata`: passed to `progress` unchanged; may be NULL.
+ * * `output`: the caller's buffer: the image's grid, 1 component, pixel type U8 or U16, not
+ *   overlapping the image. Written only on success, entirely (with its strides): `label` inside
+ *   the object, 0 elsewhere.
+ *
+ * Returns `NULL_ARGUMENT`, `INVALID_HANDLE`, `POISONED`, `INVALID_ARGUMENT` (box, label,
+ * overlap, bad view), `PIXEL_TYPE`, `MISMATCH` (grid, components), `RUNTIME`, `DEVICE`,
+ * `CANCELLED`.
+ *
+ * # Safety
+ * `session` must be NULL or a pointer returned by medseg; `box` NULL or readable for 6
+ * doubles; `output` NULL or a view writable as described and not used by anyone else during
+ * the call; `progress` NULL or callable with `userdata`.
+ */
+enum medseg_status medseg_sam_predict_3d(const struct medseg_sam_session *session,
+                                         const double *box,
+                                         uint16_t label,
+                                         medseg_progress_callback progress,
+                                         void *userdata,
+                                         const struct medseg_image_view_mut *output);
 
 /**
  * TotalSpineSeg `largest_component` as inference.py calls it (binarised, dilation 5 voxels):

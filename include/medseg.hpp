@@ -1,8 +1,9 @@
 /*
  * medseg.hpp: header-only C++ owners over the medseg C API (medseg.h). C++14.
  *
- *  - medseg::Image owns a medseg_image, medseg::Model a medseg_model (move-only; released in
- *    the destructor). A Model may be shared by reference between threads (const methods).
+ *  - medseg::Image owns a medseg_image, medseg::Model a medseg_model, medseg::SamModel a
+ *    medseg_sam_model and medseg::SamSession a medseg_sam_session (move-only; released in the
+ *    destructor). A Model or SamModel may be shared by reference between threads (const methods).
  *  - Every failing C call becomes a medseg::Error (a std::runtime_error carrying the
  *    medseg_status and the library's message); a cancelled run throws one with
  *    MEDSEG_STATUS_CANCELLED.
@@ -18,6 +19,10 @@
  *     std::vector<std::uint8_t> labels(n);
  *     model.predict(medseg::view(ct.data(), ct.size(), g), medseg::view_mut(labels.data(), n, g),
  *                   [](double f, const char *) { return f >= 0.0; });
+ *
+ *     medseg::SamModel sam = medseg::SamModel::load("models/litemedsam");
+ *     medseg::SamSession session = medseg::SamSession::create(sam, medseg::view(u8.data(), n, g));
+ *     session.predict_3d({{40, 17, 0, 169, 176, 45}}, 1, medseg::view_mut(labels.data(), n, g));
  */
 #ifndef MEDSEG_HPP
 #define MEDSEG_HPP
@@ -416,6 +421,196 @@ class Model {
 
   private:
     medseg_model *handle_ = nullptr;
+};
+
+/// SAM model options with the library's defaults (medseg_sam_options_init); change fields
+/// after. The strings are borrowed until SamModel::load returns.
+inline medseg_sam_options sam_options() {
+    medseg_sam_options o{};
+    check(medseg_sam_options_init(&o));
+    return o;
+}
+
+namespace detail {
+/// Run `call(callback, userdata)` with `progress` bridged to the C callback (none when empty);
+/// rethrow what `progress` threw, else throw medseg::Error for a failed status.
+template <class Call> inline void with_progress(const Progress &progress, Call call) {
+    if (!progress) {
+        check(call(nullptr, nullptr));
+        return;
+    }
+    ProgressBridge bridge{&progress, nullptr};
+    medseg_status s = call(progress_trampoline, &bridge);
+    if (bridge.error) {
+        std::rethrow_exception(bridge.error);
+    }
+    check(s);
+}
+} // namespace detail
+
+/// A loaded SAM-family model such as LiteMedSAM (move-only RAII owner of a medseg_sam_model
+/// handle). Immutable after load: may be shared by reference between threads, each with its own
+/// SamSession. Sessions keep the networks alive, so the model may be destroyed first.
+class SamModel {
+  public:
+    /// An empty owner (no model).
+    SamModel() noexcept = default;
+
+    /// Take ownership of a handle returned by the C API (NULL allowed).
+    explicit SamModel(medseg_sam_model *owned) noexcept : handle_(owned) {}
+
+    SamModel(const SamModel &) = delete;
+    SamModel &operator=(const SamModel &) = delete;
+    SamModel(SamModel &&other) noexcept : handle_(other.release()) {}
+    SamModel &operator=(SamModel &&other) noexcept {
+        if (this != &other) {
+            reset(other.release());
+        }
+        return *this;
+    }
+    ~SamModel() { medseg_sam_model_free(handle_); }
+
+    /// Load a SAM model folder. Throws medseg::Error (MODEL with the set-up hint when the
+    /// folder or its networks are missing, DEVICE, RUNTIME, ...).
+    static SamModel load(const std::string &dir, const medseg_sam_options &options) {
+        medseg_sam_model *h = nullptr;
+        check(medseg_sam_model_load(dir.c_str(), &options, &h));
+        return SamModel(h);
+    }
+
+    /// Load a SAM model folder with the default options (CPU). Throws medseg::Error.
+    static SamModel load(const std::string &dir) {
+        medseg_sam_model *h = nullptr;
+        check(medseg_sam_model_load(dir.c_str(), nullptr, &h));
+        return SamModel(h);
+    }
+
+    /// The handle (still owned by this object), for C calls.
+    medseg_sam_model *get() const noexcept { return handle_; }
+
+    /// Give up ownership: the caller must medseg_sam_model_free the result.
+    medseg_sam_model *release() noexcept {
+        medseg_sam_model *h = handle_;
+        handle_ = nullptr;
+        return h;
+    }
+
+    /// Free the current model and own `owned` instead.
+    void reset(medseg_sam_model *owned = nullptr) noexcept {
+        medseg_sam_model *old = handle_;
+        handle_ = owned;
+        medseg_sam_model_free(old);
+    }
+
+    explicit operator bool() const noexcept { return handle_ != nullptr; }
+
+  private:
+    medseg_sam_model *handle_ = nullptr;
+};
+
+/// One image bound for box prompts, with its cache of slice embeddings (move-only RAII owner
+/// of a medseg_sam_session handle). Calls on one session are serialised; use one session per
+/// thread for parallel work. Boxes are voxel indices (x = i column, y = j row, z = k slice).
+class SamSession {
+  public:
+    /// An empty owner (no session).
+    SamSession() noexcept = default;
+
+    /// Take ownership of a handle returned by the C API (NULL allowed).
+    explicit SamSession(medseg_sam_session *owned) noexcept : handle_(owned) {}
+
+    SamSession(const SamSession &) = delete;
+    SamSession &operator=(const SamSession &) = delete;
+    SamSession(SamSession &&other) noexcept : handle_(other.release()) {}
+    SamSession &operator=(SamSession &&other) noexcept {
+        if (this != &other) {
+            reset(other.release());
+        }
+        return *this;
+    }
+    ~SamSession() { medseg_sam_session_free(handle_); }
+
+    /// A session on a uint8 view (1, 3 or 4 components, contiguous). The buffer is borrowed,
+    /// not copied: keep it alive and unchanged until the session is destroyed or rebound.
+    /// Throws medseg::Error (PIXEL_TYPE for other pixel types).
+    static SamSession create(const SamModel &model, const medseg_image_view &image) {
+        medseg_sam_session *h = nullptr;
+        check(medseg_sam_session_create(model.get(), &image, &h));
+        return SamSession(h);
+    }
+
+    /// A session on a uint8 copy of `image` (any pixel type) made with an intensity rule
+    /// ("auto" or empty, "percentiles", a CT preset name or "LEVEL,WIDTH"). Throws
+    /// medseg::Error.
+    static SamSession from_image(const SamModel &model, const Image &image,
+                                 const std::string &intensity = "auto") {
+        medseg_sam_session *h = nullptr;
+        check(medseg_sam_session_create_from_image(
+            model.get(), image.get(), intensity.empty() ? nullptr : intensity.c_str(), &h));
+        return SamSession(h);
+    }
+
+    /// Bind another uint8 view (borrowed as in create) and forget the cached embeddings.
+    void set_image(const medseg_image_view &image) {
+        check(medseg_sam_session_set_image(handle_, &image));
+    }
+
+    /// The grid of slice `k` (the grid predict_2d's mask must have).
+    medseg_geometry slice_geometry(std::int64_t k) const {
+        medseg_geometry g{};
+        check(medseg_sam_session_slice_geometry(handle_, k, &g));
+        return g;
+    }
+
+    /// Encode slices k_first..k_last into the cache ahead of prompts. Throws medseg::Error
+    /// (CANCELLED when progress returned false), or rethrows what `progress` threw.
+    void encode_slices(std::int64_t k_first, std::int64_t k_last,
+                       const Progress &progress = Progress()) {
+        detail::with_progress(progress, [&](medseg_progress_callback cb, void *user) {
+            return medseg_sam_encode_slices(handle_, k_first, k_last, cb, user);
+        });
+    }
+
+    /// Segment box (x0, y0, x1, y1) on slice `k` into `mask` (U8, slice k's grid; 1 inside,
+    /// 0 elsewhere). Returns the predicted IoU. Throws medseg::Error.
+    float predict_2d(std::int64_t k, const std::array<double, 4> &box,
+                     const medseg_image_view_mut &mask) {
+        float iou = 0.0f;
+        check(medseg_sam_predict_2d(handle_, k, box.data(), &mask, &iou));
+        return iou;
+    }
+
+    /// Segment box (x0, y0, z0, x1, y1, z1) by propagation into `output` (the image's grid, U8
+    /// or U16; `label` inside, 0 elsewhere). Throws medseg::Error (CANCELLED when progress
+    /// returned false; output untouched), or rethrows what `progress` threw.
+    void predict_3d(const std::array<double, 6> &box, std::uint16_t label,
+                    const medseg_image_view_mut &output, const Progress &progress = Progress()) {
+        detail::with_progress(progress, [&](medseg_progress_callback cb, void *user) {
+            return medseg_sam_predict_3d(handle_, box.data(), label, cb, user, &output);
+        });
+    }
+
+    /// The handle (still owned by this object), for C calls.
+    medseg_sam_session *get() const noexcept { return handle_; }
+
+    /// Give up ownership: the caller must medseg_sam_session_free the result.
+    medseg_sam_session *release() noexcept {
+        medseg_sam_session *h = handle_;
+        handle_ = nullptr;
+        return h;
+    }
+
+    /// Free the current session and own `owned` instead.
+    void reset(medseg_sam_session *owned = nullptr) noexcept {
+        medseg_sam_session *old = handle_;
+        handle_ = owned;
+        medseg_sam_session_free(old);
+    }
+
+    explicit operator bool() const noexcept { return handle_ != nullptr; }
+
+  private:
+    medseg_sam_session *handle_ = nullptr;
 };
 
 // Processing helpers: each throws medseg::Error on failure; outputs are written only on

@@ -22,6 +22,7 @@ pub mod image;
 pub mod log;
 pub mod model;
 pub mod process;
+pub mod sam;
 pub mod spine;
 pub mod version;
 pub mod views;

@@ -3,13 +3,18 @@
 # -Wpedantic -Werror, AddressSanitizer + UndefinedBehaviorSanitizer):
 #   test_api (images, status names, panic boundary), test_processing, test_spine, test_model
 #   (incl. 8 threads sharing one model handle), test_callbacks (progress, cancel, log),
+#   test_sam (LiteMedSAM sessions: 2D and 3D box prompts on the oracle CT case, cancel, bad
+#   arguments, 2 threads sharing one model handle),
 # the C++ include test and the medseg.hpp tests (C++, same warnings and sanitizers), then a
-# separate build without sanitizers of test_processing and test_model run under valgrind
+# separate build without sanitizers of test_processing, test_model and test_sam (short runs)
+# run under valgrind
 # (--error-exitcode=1 --leak-check=full, suppressions in tests/c/valgrind.supp), and prints
 # "N passed, N failed" (test cases plus compile steps). Exit status non-zero on any failure.
 #
 # The model tests use the nnU-Net oracle model in tests/fixtures/nnunet and the project's ONNX
 # Runtime (third_party/onnxruntime/lib, installed by tools/setup_ort.sh) via MEDSEG_ORT_DYLIB.
+# The SAM tests use models/litemedsam (made by tools/setup.sh) and the oracle case in
+# tests/fixtures/sam/litemedsam.
 #
 # Environment: MEDSEG_LIB (static library to link; default target/debug/libmedseg.a, built with
 # `cargo build --lib`), MEDSEG_SKIP_CARGO=1 (do not run cargo), CC / CXX (default gcc / g++),
@@ -44,6 +49,8 @@ fi
 san=(-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -g)
 libs=(-lpthread -ldl -lm -lrt)
 model_dir=$root/tests/fixtures/nnunet/models/Dataset900_TinyCT/nnUNetTrainer__nnUNetPlans__3d_fullres
+sam_dir=$root/models/litemedsam
+sam_fixtures=$root/tests/fixtures/sam/litemedsam
 if [ -z "${MEDSEG_ORT_DYLIB:-}" ]; then
     for f in "$root"/third_party/onnxruntime/lib/libonnxruntime.so.1.*; do
         [ -f "$f" ] && MEDSEG_ORT_DYLIB=$f
@@ -103,10 +110,12 @@ compile "$CC" -std=c11 test_model.c "$build/test_model" "${san[@]}" &&
     run_test test_model "$build/test_model" "$model_dir" 8
 compile "$CC" -std=c11 test_callbacks.c "$build/test_callbacks" "${san[@]}" &&
     run_test test_callbacks "$build/test_callbacks" "$model_dir"
+compile "$CC" -std=c11 test_sam.c "$build/test_sam" "${san[@]}" &&
+    run_test test_sam "$build/test_sam" "$sam_dir" "$sam_fixtures"
 compile "$CXX" -std=c++17 test_header.cpp "$build/test_header" "${san[@]}" &&
     run_test test_header "$build/test_header"
 compile "$CXX" -std=c++14 test_cpp.cpp "$build/test_cpp" "${san[@]}" &&
-    run_test test_cpp "$build/test_cpp" "$model_dir"
+    run_test test_cpp "$build/test_cpp" "$model_dir" "$sam_dir"
 
 # Valgrind: a separate build without sanitizers. tests/c/valgrind.supp suppresses only reports
 # from the dynamic loader (glibc's ld.so while dlopen-ing ONNX Runtime) and from inside ONNX
@@ -124,6 +133,8 @@ else
         run_test valgrind_test_processing "${vg[@]}" "$build/vg/test_processing"
     compile "$CC" -std=c11 test_model.c "$build/vg/test_model" -g -O1 &&
         run_test valgrind_test_model "${vg[@]}" "$build/vg/test_model" "$model_dir" 0
+    compile "$CC" -std=c11 test_sam.c "$build/vg/test_sam" -g -O1 &&
+        run_test valgrind_test_sam "${vg[@]}" "$build/vg/test_sam" "$sam_dir" "$sam_fixtures" short
 fi
 
 echo "$passed passed, $failed failed"

@@ -3,10 +3,12 @@
 #include "medseg.h"
 #include "medseg.hpp"
 
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <stdexcept>
 #include <string>
 #include <type_traits>
 #include <unistd.h>
@@ -17,9 +19,15 @@ static_assert(std::is_nothrow_move_constructible<medseg::Image>::value, "noexcep
 static_assert(medseg::pixel_type_of<std::int16_t>::value == MEDSEG_PIXEL_TYPE_I16, "traits");
 static_assert(!std::is_copy_constructible<medseg::Model>::value, "move-only owner");
 static_assert(std::is_nothrow_move_constructible<medseg::Model>::value, "noexcept move");
+static_assert(!std::is_copy_constructible<medseg::SamModel>::value, "move-only owner");
+static_assert(!std::is_copy_constructible<medseg::SamSession>::value, "move-only owner");
+static_assert(std::is_nothrow_move_constructible<medseg::SamSession>::value, "noexcept move");
 
 static std::string g_model_dir =
     "tests/fixtures/nnunet/models/Dataset900_TinyCT/nnUNetTrainer__nnUNetPlans__3d_fullres";
+
+static std::string g_sam_dir = "models/litemedsam";
+static const char *g_sam_case = "tests/fixtures/sam/litemedsam/inputs/3DBox_CT_headatlas_0001.npz";
 
 static int g_failed;
 
@@ -232,6 +240,95 @@ static void test_model_raii(const std::string &) {
           }) == MEDSEG_STATUS_PIXEL_TYPE);
 }
 
+// LiteMedSAM on slices 21..23 of the oracle CT case: a 2D box, a 3-slice 3D box (progress,
+// cancel, a throwing callback), a session made from a medseg::Image, errors as exceptions.
+static void test_sam_raii(const std::string &) {
+    medseg_sam_options o = medseg::sam_options();
+    o.threads = 2;
+    medseg::SamModel model = medseg::SamModel::load(g_sam_dir, o);
+    CHECK(static_cast<bool>(model));
+    try {
+        medseg::SamModel::load("/nonexistent/litemedsam");
+        CHECK(false);
+    } catch (const medseg::Error &e) {
+        CHECK(e.status() == MEDSEG_STATUS_MODEL);
+        CHECK(std::string(e.what()).find("setup") != std::string::npos);
+    }
+    medseg::Image ct = medseg::Image::read(g_sam_case);
+    const medseg_geometry g = ct.geometry();
+    std::size_t n = 0;
+    const std::uint8_t *px = ct.data<std::uint8_t>(&n);
+    const std::size_t plane = static_cast<std::size_t>(g.size[0] * g.size[1]);
+    medseg::SamSession session = medseg::SamSession::create(model, medseg::view(px, n, g));
+
+    std::vector<std::uint8_t> mask(plane, 0xAB);
+    const medseg_geometry g22 = session.slice_geometry(22);
+    CHECK(g22.size[2] == 1 && std::fabs(g22.origin[2] - (g.origin[2] + 22 * g.spacing[2])) < 1e-9);
+    float iou = session.predict_2d(22, {{40, 17, 169, 176}}, medseg::view_mut(mask.data(), plane, g22));
+    std::size_t fg = 0, other = 0;
+    for (std::uint8_t v : mask) {
+        fg += v == 1;
+        other += v > 1;
+    }
+    CHECK(iou > 0.5f && fg > 1000 && other == 0);
+
+    // 3D over slices 21..23 (label 5, U16): 3 slices + the start call; slice 22 equals the 2D mask.
+    std::vector<std::uint16_t> vol(n, 0xBEEF);
+    int calls = 0;
+    const std::array<double, 6> box = {{40, 17, 21, 169, 176, 23}};
+    session.predict_3d(box, 5, medseg::view_mut(vol.data(), n, g), [&](double, const char *) {
+        ++calls;
+        return true;
+    });
+    CHECK(calls == 4);
+    bool same = true, empty_elsewhere = true;
+    for (std::size_t v = 0; v < n; ++v) {
+        const std::size_t k = v / plane;
+        if (k == 22) same = same && (vol[v] == 5) == (mask[v - 22 * plane] == 1);
+        if (k < 21 || k > 23) empty_elsewhere = empty_elsewhere && vol[v] == 0;
+    }
+    CHECK(same && empty_elsewhere);
+    // Cancel: CANCELLED, output untouched; a throwing callback's exception comes back.
+    const std::vector<std::uint16_t> before(n, 0x4242);
+    std::vector<std::uint16_t> out = before;
+    CHECK(status_of([&] {
+              session.predict_3d(box, 5, medseg::view_mut(out.data(), n, g),
+                                 [](double, const char *) { return false; });
+          }) == MEDSEG_STATUS_CANCELLED);
+    try {
+        session.predict_3d(box, 5, medseg::view_mut(out.data(), n, g), [](double f, const char *) -> bool {
+            if (f > 0.0) throw std::logic_error("stop from the SAM callback");
+            return true;
+        });
+        CHECK(false);
+    } catch (const std::logic_error &e) {
+        CHECK(std::string(e.what()) == "stop from the SAM callback");
+    }
+    CHECK(out == before);
+    session.encode_slices(21, 23);
+
+    // From the image (uint8: used as is): the same 2D mask.
+    medseg::SamSession copy = medseg::SamSession::from_image(model, ct);
+    std::vector<std::uint8_t> mask2(plane, 0);
+    copy.predict_2d(22, {{40, 17, 169, 176}}, medseg::view_mut(mask2.data(), plane, g22));
+    CHECK(mask2 == mask);
+
+    // Errors: a non-uint8 view, a box outside the image, a moved-from session.
+    std::vector<std::int16_t> hu(n, -1000);
+    CHECK(status_of([&] { medseg::SamSession::create(model, medseg::view(hu.data(), n, g)); }) ==
+          MEDSEG_STATUS_PIXEL_TYPE);
+    CHECK(status_of([&] {
+              session.predict_2d(22, {{300, 300, 400, 400}},
+                                 medseg::view_mut(mask.data(), plane, g22));
+          }) == MEDSEG_STATUS_INVALID_ARGUMENT);
+    medseg::SamSession moved = std::move(session);
+    CHECK(!session && moved);
+    CHECK(status_of([&] { session.slice_geometry(0); }) == MEDSEG_STATUS_NULL_ARGUMENT);
+    // Sessions outlive their model.
+    model.reset();
+    CHECK(moved.slice_geometry(22).size[0] == g.size[0]);
+}
+
 static void test_processing_helpers(const std::string &) {
     const std::uint8_t blobs[8] = {1, 1, 0, 0, 0, 0, 0, 2};
     const medseg_geometry g = geometry(2, 2, 2);
@@ -264,6 +361,7 @@ static void test_processing_helpers(const std::string &) {
 
 int main(int argc, char **argv) {
     if (argc > 1) g_model_dir = argv[1];
+    if (argc > 2) g_sam_dir = argv[2];
     char tmpl[] = "/tmp/medseg_cpp_XXXXXX";
     if (mkdtemp(tmpl) == nullptr) return 2;
     const std::string tmp = tmpl;
@@ -276,6 +374,7 @@ int main(int argc, char **argv) {
         {"cpp_errors_become_exceptions", test_errors_become_exceptions},
         {"cpp_file_round_trip", test_file_round_trip},
         {"cpp_model_raii", test_model_raii},
+        {"cpp_sam_raii", test_sam_raii},
         {"cpp_processing_helpers", test_processing_helpers},
     };
     int passed = 0, failed = 0;
