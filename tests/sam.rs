@@ -422,6 +422,10 @@ fn missing_or_corrupt_weights_say_how_to_set_up() {
         "{}",
         e.chain()
     );
+    // The SAM folder given to the nnU-Net predictor says what it is.
+    let e = medseg::inference::manifest::Manifest::load(&model_dir()).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Model);
+    assert!(e.chain().contains("sam segment"), "{}", e.chain());
     // A manifest of another kind.
     std::fs::write(
         dir.join("medseg.json"),

@@ -487,6 +487,16 @@ impl Manifest {
         let mpath = dir.join(MANIFEST_FILE);
         let m = if mpath.is_file() {
             let t = read_json_text(&mpath)?;
+            if serde_json::from_str::<Value>(&t)
+                .ok()
+                .is_some_and(|v| v.get("kind").and_then(Value::as_str) == Some("sam"))
+            {
+                return Err(model_err(format!(
+                    "{}: a promptable SAM model (kind 'sam'), not an nnU-Net model: use `medseg sam segment --model {}` with --box prompts",
+                    mpath.display(),
+                    dir.display()
+                )));
+            }
             let m: Manifest = parse_json(&mpath, &t)?;
             if m.format != MANIFEST_FORMAT {
                 return Err(model_err(format!(
