@@ -261,7 +261,7 @@ impl Handle for medseg_model {
 ///
 /// # Safety
 /// `s` must be NULL or NUL-terminated and valid during the call.
-unsafe fn opt_str(s: *const c_char, what: &str) -> FfiResult<Option<String>> {
+pub(crate) unsafe fn opt_str(s: *const c_char, what: &str) -> FfiResult<Option<String>> {
     if s.is_null() {
         return Ok(None);
     }
@@ -270,6 +270,26 @@ unsafe fn opt_str(s: *const c_char, what: &str) -> FfiResult<Option<String>> {
     c.to_str()
         .map(|s| Some(s.to_owned()))
         .map_err(|_| Error::invalid_argument(format!("{what} is not UTF-8")).into())
+}
+
+/// The `medseg_progress_callback` of a call as the engine's progress function (NULL: never
+/// cancels). The stage name reaches the host NUL-terminated, interior NULs dropped.
+pub(crate) fn c_progress(
+    progress: medseg_progress_callback,
+    userdata: *mut c_void,
+) -> impl FnMut(f64, &str) -> bool {
+    let mut stage_buf: Vec<u8> = Vec::new();
+    move |fraction: f64, stage: &str| -> bool {
+        let Some(cb) = progress else {
+            return true;
+        };
+        stage_buf.clear();
+        stage_buf.extend(stage.bytes().filter(|&b| b != 0));
+        stage_buf.push(0);
+        // SAFETY: the host's callback (contract) with its userdata; `stage_buf` is a
+        // NUL-terminated string alive for the call.
+        unsafe { cb(userdata, fraction, stage_buf.as_ptr().cast::<c_char>()) }
+    }
 }
 
 /// Read an options struct whose first field is `struct_size`, checking the size first so that a
@@ -598,18 +618,7 @@ pub unsafe extern "C" fn medseg_predict(
             ))
             .into());
         }
-        let mut stage_buf: Vec<u8> = Vec::new();
-        let mut report = |fraction: f64, stage: &str| -> bool {
-            let Some(cb) = progress else {
-                return true;
-            };
-            stage_buf.clear();
-            stage_buf.extend(stage.bytes().filter(|&b| b != 0));
-            stage_buf.push(0);
-            // SAFETY: the host's callback (contract) with its userdata; `stage_buf` is a
-            // NUL-terminated string alive for the call.
-            unsafe { cb(userdata, fraction, stage_buf.as_ptr().cast::<c_char>()) }
-        };
+        let mut report = c_progress(progress, userdata);
         let result = m.core.predict(&channels, &m.config, &mut report)?;
         for n in &result.notes {
             log(medseg_log_level::Warning, n);

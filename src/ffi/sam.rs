@@ -20,7 +20,7 @@ use super::boundary::{
 };
 use super::image::{medseg_geometry, medseg_image, medseg_image_view, medseg_pixel_type};
 use super::log::{log, medseg_log_level};
-use super::model::{medseg_progress_callback, read_sized};
+use super::model::{c_progress, medseg_progress_callback, opt_str, read_sized};
 use super::views::{OutView, medseg_image_view_mut};
 use crate::error::{Error, ErrorKind, Result};
 use crate::image::view::{ImageView, contiguous_strides};
@@ -29,7 +29,7 @@ use crate::inference::onnx::{Device, SessionConfig};
 use crate::inference::sam::SamModel;
 use crate::inference::sam::input::{Intensity, to_u8};
 use crate::inference::sam::propagate::{DEFAULT_CACHE_BYTES, EmbeddingCache, Engine, SliceStack};
-use std::ffi::{CStr, c_char, c_void};
+use std::ffi::{c_char, c_void};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -182,40 +182,6 @@ impl medseg_sam_session {
                 "this medseg_sam_session is poisoned by an earlier panic; only free it",
             )
         })
-    }
-}
-
-/// An optional C string argument as UTF-8.
-///
-/// # Safety
-/// `s` must be NULL or NUL-terminated and valid during the call.
-unsafe fn opt_utf8(s: *const c_char, what: &str) -> FfiResult<Option<String>> {
-    if s.is_null() {
-        return Ok(None);
-    }
-    // SAFETY: non-null and NUL-terminated (contract).
-    let c = unsafe { CStr::from_ptr(s) };
-    c.to_str()
-        .map(|s| Some(s.to_owned()))
-        .map_err(|_| Error::invalid_argument(format!("{what} is not UTF-8")).into())
-}
-
-/// The `medseg_progress_callback` of a call as the engine's progress function.
-fn c_progress(
-    progress: medseg_progress_callback,
-    userdata: *mut c_void,
-) -> impl FnMut(f64, &str) -> bool {
-    let mut stage_buf: Vec<u8> = Vec::new();
-    move |fraction: f64, stage: &str| -> bool {
-        let Some(cb) = progress else {
-            return true;
-        };
-        stage_buf.clear();
-        stage_buf.extend(stage.bytes().filter(|&b| b != 0));
-        stage_buf.push(0);
-        // SAFETY: the host's callback (contract) with its userdata; `stage_buf` is a
-        // NUL-terminated string alive for the call.
-        unsafe { cb(userdata, fraction, stage_buf.as_ptr().cast::<c_char>()) }
     }
 }
 
@@ -386,12 +352,12 @@ pub unsafe extern "C" fn medseg_sam_model_load(
             unsafe { read_sized(options, "options", "medseg_sam_options_init") }?
         };
         // SAFETY: NULL or NUL-terminated during the call (contract).
-        let device = match unsafe { opt_utf8(o.device, "options->device") }? {
+        let device = match unsafe { opt_str(o.device, "options->device") }? {
             None => Device::Cpu,
             Some(d) => d.parse::<Device>()?,
         };
         // SAFETY: as above.
-        let runtime = unsafe { opt_utf8(o.runtime_path, "options->runtime_path") }?;
+        let runtime = unsafe { opt_str(o.runtime_path, "options->runtime_path") }?;
         let cache_bytes = match o.cache_bytes {
             0 => DEFAULT_CACHE_BYTES,
             n => usize::try_from(n).unwrap_or(usize::MAX),
@@ -530,7 +496,7 @@ pub unsafe extern "C" fn medseg_sam_session_create_from_image(
         // SAFETY: as above.
         let img = unsafe { borrow_handle(image, "image") }?;
         // SAFETY: NULL or NUL-terminated (contract).
-        let rule = match unsafe { opt_utf8(intensity, "intensity") }? {
+        let rule = match unsafe { opt_str(intensity, "intensity") }? {
             None => Intensity::Auto,
             Some(s) => s.parse::<Intensity>()?,
         };

@@ -472,25 +472,22 @@ impl<'b, B: SamBackend + ?Sized> Engine<'b, B> {
         let t = self.backend.input_size();
         let (nh, nw) = resized_size(stack.h, stack.w, t);
         let prop = self.backend.propagation();
-        let r = if mask.iter().any(|&v| v > 0) {
-            cv_resize::resize_area_u8(mask, stack.h, stack.w, 1, nh, nw)?
-        } else {
-            Vec::new()
-        };
         let mut bb: Option<[i64; 4]> = None;
-        for y in 0..if r.is_empty() { 0 } else { nh } {
-            let row = &r[y * nw..(y + 1) * nw];
-            let (Some(a), Some(b)) = (
-                row.iter().position(|&v| v > 0),
-                row.iter().rposition(|&v| v > 0),
-            ) else {
-                continue;
-            };
-            let (a, b, y) = (a as i64, b as i64, y as i64);
-            bb = Some(match bb {
-                None => [a, y, b, y],
-                Some(o) => [o[0].min(a), o[1].min(y), o[2].max(b), o[3].max(y)],
-            });
+        if mask.iter().any(|&v| v > 0) {
+            let r = cv_resize::resize_area_u8(mask, stack.h, stack.w, 1, nh, nw)?;
+            for (y, row) in r.chunks_exact(nw).enumerate() {
+                let (Some(a), Some(b)) = (
+                    row.iter().position(|&v| v > 0),
+                    row.iter().rposition(|&v| v > 0),
+                ) else {
+                    continue;
+                };
+                let (a, b, y) = (a as i64, b as i64, y as i64);
+                bb = Some(match bb {
+                    None => [a, y, b, y],
+                    Some(o) => [o[0].min(a), o[1].min(y), o[2].max(b), o[3].max(y)],
+                });
+            }
         }
         self.timings.prepost += t0.elapsed().as_secs_f64();
         Ok(bb.map(|[x0, y0, x1, y1]| {
